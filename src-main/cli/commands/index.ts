@@ -1,0 +1,4 @@
+/** Every `doppel` sub-command, in the order `--help` lists them. */
+import type { Command } from 'commander';
+
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [];
