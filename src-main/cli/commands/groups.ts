@@ -1,0 +1,125 @@
+/** `doppel groups`, `doppel neighbors` and `doppel problems`: read what a scan stored. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { GROUP_KINDS, type GroupDto, type GroupKind, type NeighborDto, type ProblemDto } from '../../contract/types';
+import { PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
+import { findNeighbors } from '../../core/grouping';
+import { PhotoRepository } from '../../engine/db/photo.repository';
+import { rebuildGroups, refreshEmbeddings, currentThresholds } from '../../engine/scan/grouping.service';
+import { openDbFromOptions, parseChoice, parsePositiveInt, printResult } from '../context';
+import { loadModelFromOptions } from '../model-option';
+
+export function register(program: Command): void {
+  program
+    .command('groups')
+    .description('list groups of exact, near-duplicate and similar photos')
+    .option('--db <file>', 'database file')
+    .addOption(new Option('--kind <kind>', 'only this kind').argParser(parseChoice('--kind', GROUP_KINDS)))
+    .option('--near <distance>', 'near-duplicate distance threshold (saved for later runs)', parseDistance)
+    .option('--similar <distance>', 'similar distance threshold (saved for later runs)', parseDistance)
+    .option('--json', 'print JSON')
+    .addOption(new Option('--model <dir>').hideHelp())
+    .action((opts: { db?: string; kind?: GroupKind; near?: number; similar?: number; json?: boolean; model?: string }) => {
+      const { db } = openDbFromOptions(opts);
+      try {
+        const repo = new PhotoRepository(db);
+        if (opts.near !== undefined || opts.similar !== undefined) {
+          const model = loadModelFromOptions(opts.model);
+          const thresholds = { ...currentThresholds(repo, model) };
+          if (opts.near !== undefined) thresholds.nearDuplicate = opts.near;
+          if (opts.similar !== undefined) thresholds.similar = opts.similar;
+          repo.setSetting('thresholds', JSON.stringify(thresholds));
+          refreshEmbeddings(repo, model);
+          rebuildGroups(repo, model, thresholds);
+        }
+        const groups: GroupDto[] = repo.listGroups(opts.kind).map((g) => ({
+          kind: g.kind,
+          ...(g.label ? { label: g.label as 'burst' } : {}),
+          photos: g.members.map((m) => ({ path: m.photo.path, distance: round(m.distance) })),
+        }));
+        printResult({ groups }, Boolean(opts.json), () => formatGroups(groups));
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('neighbors')
+    .description('list the k nearest photos of every photo')
+    .option('--db <file>', 'database file')
+    .requiredOption('--k <n>', 'neighbours per photo', parsePositiveInt('--k'))
+    .option('--json', 'print JSON')
+    .addOption(new Option('--model <dir>').hideHelp())
+    .action((opts: { db?: string; k: number; json?: boolean; model?: string }) => {
+      const model = loadModelFromOptions(opts.model);
+      const { db } = openDbFromOptions(opts);
+      try {
+        const repo = new PhotoRepository(db);
+        refreshEmbeddings(repo, model);
+        const photos = repo.listOkPhotos().filter((p) => p.content_hash);
+        const embeddings = repo.allEmbeddings(model.head.version);
+        const usable = photos.filter((p) => embeddings.get(p.content_hash!)?.has('identity'));
+        const dims = model.head.outDims;
+        const data = new Float32Array(usable.length * dims);
+        usable.forEach((p, i) => data.set(embeddings.get(p.content_hash!)!.get('identity')!, i * dims));
+        const lists = findNeighbors({ dims, count: usable.length, data }, opts.k);
+        const result: NeighborDto[] = usable.map((p, i) => ({
+          path: p.path,
+          neighbors: lists[i].map((n) => ({ path: usable[n.index].path, distance: round(n.distance) })),
+        }));
+        printResult(result, Boolean(opts.json), () =>
+          result
+            .map((r) => `${r.path}\n${r.neighbors.map((n) => `  ${n.distance.toFixed(3)}  ${n.path}`).join('\n')}\n`)
+            .join(''),
+        );
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('problems')
+    .description('list every file that could not be read, with the reason')
+    .option('--db <file>', 'database file')
+    .option('--json', 'print JSON')
+    .action((opts: { db?: string; json?: boolean }) => {
+      const { db } = openDbFromOptions(opts);
+      try {
+        const problems: ProblemDto[] = new PhotoRepository(db).listProblems().map((p) => ({
+          path: p.path,
+          code: p.problem_code as ProblemCode,
+          reason: p.problem_detail ?? PROBLEM_CATALOG[p.problem_code as ProblemCode],
+        }));
+        printResult({ problems }, Boolean(opts.json), () =>
+          problems.length ? problems.map((p) => `${p.path}: ${p.reason}\n`).join('') : 'No problems.\n',
+        );
+      } finally {
+        db.close();
+      }
+    });
+}
+
+function parseDistance(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 2) {
+    throw new InvalidArgumentError(
+      `distance must be a number above 0 and at most 2 (unit vectors), got "${value}".`,
+    );
+  }
+  return n;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e4) / 1e4;
+}
+
+function formatGroups(groups: GroupDto[]): string {
+  if (!groups.length) return 'No groups.\n';
+  return groups
+    .map(
+      (g, i) =>
+        `#${i + 1} ${g.kind}${g.label ? ` (${g.label})` : ''}, ${g.photos.length} photos\n` +
+        g.photos.map((p) => `  ${p.distance.toFixed(3)}  ${p.path}`).join('\n') +
+        '\n',
+    )
+    .join('');
+}

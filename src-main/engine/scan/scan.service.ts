@@ -1,0 +1,381 @@
+/**
+ * The scan: walk the folders, read each new or changed file once (hash and decode from the same
+ * buffer), embed it in batches while the next files decode, cache everything in SQLite, then
+ * rebuild the groups. An unchanged file costs one stat.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError, CancellationError, PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
+import type { GroupKind, Provider, ScanSummary } from '../../contract/types';
+import { toInputTensor } from '../../core/preprocess';
+import { viewOf } from '../../core/views';
+import type { ViewName } from '../../core/model-card';
+import type { Db } from '../db/database';
+import { PhotoRepository, type PhotoMetaColumns } from '../db/photo.repository';
+import { decodePhoto, type PhotoMeta } from '../decode/decode';
+import { walk } from '../fs/walk';
+import { createLogger } from '../log/logger';
+import { createEmbedder, type Embedder, type LoadedModel } from '../ml';
+import { refreshEmbeddings, rebuildGroups } from './grouping.service';
+
+const log = createLogger('scan');
+
+/** Files decoded at once; sharp decodes on libuv threads, so a few overlap the network. */
+const DECODE_CONCURRENCY = 3;
+/** Inputs per network call. */
+const BATCH_SIZE = 16;
+/** Photo rows written per transaction: a killed scan loses at most this much work. */
+const COMMIT_EVERY = 64;
+
+export interface ScanProgress {
+  phase: 'walking' | 'reading' | 'embedding' | 'grouping' | 'done';
+  done: number;
+  total: number;
+}
+
+export interface ScanOptions {
+  exclude?: string[];
+  provider?: Provider;
+  model: LoadedModel;
+  threads?: number;
+  onProgress?: (progress: ScanProgress) => void;
+  signal?: AbortSignal;
+}
+
+interface WorkItem {
+  id: number;
+  path: string;
+  pathBytes: Buffer;
+}
+
+interface PendingInput {
+  hash: string;
+  rgb: Buffer;
+}
+
+/**
+ * Scans `roots` into the cache behind `db` and regroups the library. Resolves with the summary;
+ * unreadable files are recorded as problems and never stop the scan. Throws AppError for a root
+ * that does not exist or is not a folder, and CancellationError when `signal` aborts.
+ */
+export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): Promise<ScanSummary> {
+  const started = Date.now();
+  const absRoots = roots.map((r) => checkRoot(r));
+  const repo = new PhotoRepository(db);
+  const scanId = Number(
+    db
+      .prepare(`INSERT INTO scans (started_at, roots, status) VALUES (?, ?, 'running')`)
+      .run(new Date().toISOString(), JSON.stringify(absRoots)).lastInsertRowid,
+  );
+  const { card } = opts.model;
+  const views = card.views as ViewName[];
+
+  const { work, seen, unchanged } = await collectWork(repo, absRoots, scanId, opts);
+  const embedder = await createEmbedder(opts.model, opts.provider ?? 'auto', {
+    threads: opts.threads,
+  });
+  try {
+    for (const warning of embedder.warnings) log.warn(warning);
+    const stats = await processWork(repo, work, embedder, views, opts);
+    const rehashed = await embedMissingFeatures(repo, embedder, views, opts);
+    opts.onProgress?.({ phase: 'grouping', done: 0, total: 1 });
+    repo.markUnseenMissing(absRoots, seen);
+    refreshEmbeddings(repo, opts.model);
+    const groups = rebuildGroups(repo, opts.model);
+    db.prepare(`UPDATE scans SET finished_at = ?, provider = ?, status = 'completed' WHERE id = ?`).run(
+      new Date().toISOString(),
+      embedder.provider,
+      scanId,
+    );
+    opts.onProgress?.({ phase: 'done', done: 1, total: 1 });
+    const problems = repo.listProblems().filter((p) => absRoots.some((r) => isUnder(p.path, r)));
+    return {
+      photos: seen.size,
+      embedded: stats.embedded + rehashed,
+      reused: stats.reused,
+      unchanged,
+      skipped: problems.length,
+      problems: problems.map((p) => ({
+        path: p.path,
+        code: p.problem_code as ProblemCode,
+        reason: p.problem_detail ?? PROBLEM_CATALOG[p.problem_code as ProblemCode],
+      })),
+      groups: countKinds(groups),
+      provider: embedder.provider,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } catch (err) {
+    const status = err instanceof CancellationError ? 'cancelled' : 'failed';
+    db.prepare('UPDATE scans SET finished_at = ?, status = ? WHERE id = ?').run(
+      new Date().toISOString(),
+      status,
+      scanId,
+    );
+    throw err;
+  } finally {
+    await embedder.dispose();
+  }
+}
+
+function checkRoot(root: string): string {
+  const abs = path.resolve(root);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new AppError('FOLDER_NOT_FOUND', { path: abs });
+  }
+  if (!stat.isDirectory()) throw new AppError('NOT_A_FOLDER', { path: abs });
+  return abs;
+}
+
+function isUnder(file: string, root: string): boolean {
+  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+function countKinds(groups: { kind: GroupKind }[]): Record<GroupKind, number> {
+  const counts: Record<GroupKind, number> = { exact: 0, 'near-duplicate': 0, similar: 0 };
+  for (const g of groups) counts[g.kind] += 1;
+  return counts;
+}
+
+/** Walks the roots; returns files needing a read, and the ids of every file seen. */
+async function collectWork(
+  repo: PhotoRepository,
+  roots: string[],
+  scanId: number,
+  opts: ScanOptions,
+): Promise<{ work: WorkItem[]; seen: Set<number>; unchanged: number }> {
+  const work: WorkItem[] = [];
+  const seen = new Set<number>();
+  let unchanged = 0;
+  let batch: (() => void)[] = [];
+  const flush = (): void => {
+    const writes = batch;
+    batch = [];
+    repo.transaction(() => writes.forEach((w) => w()));
+  };
+
+  for await (const entry of walk(roots, { exclude: opts.exclude })) {
+    throwIfAborted(opts.signal);
+    if (entry.kind === 'problem') {
+      batch.push(() => repo.recordPathProblem(entry.path, entry.code, entry.detail, scanId));
+      continue;
+    }
+    const existing = repo.findByPath(entry.path);
+    const isUnchanged =
+      existing !== undefined &&
+      existing.size === entry.size &&
+      existing.mtime_ms === entry.mtimeMs &&
+      (existing.status === 'ok' || existing.status === 'problem');
+    if (isUnchanged) {
+      seen.add(existing.id);
+      unchanged += 1;
+    } else {
+      const id = repo.upsertPending(existing, entry, scanId);
+      seen.add(id);
+      work.push({ id, path: entry.path, pathBytes: entry.pathBytes });
+    }
+    if (batch.length >= COMMIT_EVERY) flush();
+    if ((seen.size & 1023) === 0) opts.onProgress?.({ phase: 'walking', done: seen.size, total: 0 });
+  }
+  flush();
+  return { work, seen, unchanged };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancellationError();
+}
+
+/** Maps a failed read to the problem a person understands. */
+function readProblem(err: NodeJS.ErrnoException): { code: ProblemCode; detail: string } {
+  switch (err.code) {
+    case 'ENOENT':
+      return { code: 'VANISHED', detail: PROBLEM_CATALOG.VANISHED };
+    case 'EACCES':
+    case 'EPERM':
+      return { code: 'UNREADABLE', detail: PROBLEM_CATALOG.UNREADABLE };
+    default:
+      return { code: 'IO_ERROR', detail: `${PROBLEM_CATALOG.IO_ERROR} (${err.code ?? err.message})` };
+  }
+}
+
+function metaColumns(meta: PhotoMeta): PhotoMetaColumns {
+  return {
+    format: meta.format,
+    width: meta.width,
+    height: meta.height,
+    takenAt: meta.takenAt,
+    camera: meta.camera,
+    orientation: meta.orientation,
+    burstId: meta.burstId,
+    contentId: meta.contentId,
+    exifFields: meta.exifFieldCount,
+  };
+}
+
+/**
+ * Reads, hashes, decodes and embeds every work item. Decoding runs DECODE_CONCURRENCY files at a
+ * time while full batches go to the network, so neither waits on one file at a time.
+ */
+async function processWork(
+  repo: PhotoRepository,
+  work: WorkItem[],
+  embedder: Embedder,
+  views: ViewName[],
+  opts: ScanOptions,
+): Promise<{ embedded: number; reused: number }> {
+  const { card } = opts.model;
+  const size = card.input.size;
+  const pending: PendingInput[] = [];
+  const inFlightHashes = new Set<string>();
+  const writes: (() => void)[] = [];
+  let embedded = 0;
+  let reused = 0;
+  let done = 0;
+  let embedChain: Promise<void> = Promise.resolve();
+
+  const flushWrites = (): void => {
+    const batch = writes.splice(0, writes.length);
+    if (batch.length) repo.transaction(() => batch.forEach((w) => w()));
+  };
+  const runBatch = (inputs: PendingInput[]): void => {
+    embedChain = embedChain.then(async () => {
+      await embedInputs(repo, embedder, opts.model, views, inputs);
+      inputs.forEach((p) => inFlightHashes.delete(p.hash));
+      embedded += inputs.length;
+      opts.onProgress?.({ phase: 'embedding', done: embedded, total: work.length });
+    });
+  };
+
+  const handle = async (item: WorkItem): Promise<void> => {
+    let buf: Buffer;
+    try {
+      buf = await fs.promises.readFile(item.pathBytes);
+    } catch (err) {
+      const p = readProblem(err as NodeJS.ErrnoException);
+      writes.push(() => repo.setProblem(item.id, p.code, p.detail));
+      return;
+    }
+    if (buf.length === 0) {
+      writes.push(() => repo.setProblem(item.id, 'EMPTY_FILE', PROBLEM_CATALOG.EMPTY_FILE));
+      return;
+    }
+    const hash = crypto.createHash('sha256').update(buf).digest('hex');
+    const twin = repo.findOkByHash(hash);
+    const known = repo.hasFeatures(hash, card.networkVersion, views) || inFlightHashes.has(hash);
+    if (twin && known) {
+      reused += 1;
+      writes.push(() =>
+        repo.setOk(item.id, hash, {
+          format: twin.format ?? 'jpeg',
+          width: twin.width ?? 0,
+          height: twin.height ?? 0,
+          takenAt: twin.taken_at,
+          camera: twin.camera,
+          orientation: twin.orientation,
+          burstId: twin.burst_id,
+          contentId: twin.content_id,
+          exifFields: twin.exif_fields,
+        }),
+      );
+      return;
+    }
+    const result = await decodePhoto(buf, { size, trimBorders: card.input.trimBorders });
+    if (!result.ok) {
+      writes.push(() => repo.setProblem(item.id, result.code, result.detail, { hash, format: result.format }));
+      return;
+    }
+    writes.push(() => repo.setOk(item.id, hash, metaColumns(result.meta)));
+    if (known) {
+      reused += 1;
+      return;
+    }
+    inFlightHashes.add(hash);
+    pending.push({ hash, rgb: result.rgb });
+    if (pending.length >= BATCH_SIZE) runBatch(pending.splice(0, pending.length));
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < work.length) {
+      throwIfAborted(opts.signal);
+      const item = work[next++];
+      await handle(item);
+      done += 1;
+      if (writes.length >= COMMIT_EVERY) flushWrites();
+      opts.onProgress?.({ phase: 'reading', done, total: work.length });
+      // Keep decoded pixels bounded: wait for the network when it falls two batches behind.
+      if (pending.length === 0 && embedded + 2 * BATCH_SIZE < done - reused) await embedChain;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
+    if (pending.length) runBatch(pending.splice(0, pending.length));
+    await embedChain;
+  } finally {
+    flushWrites();
+  }
+  return { embedded, reused };
+}
+
+/**
+ * Embeds readable photos whose features are missing for the current network (a new model, or a
+ * scan killed after its rows were written but before its batch ran). Decodes them again.
+ */
+async function embedMissingFeatures(
+  repo: PhotoRepository,
+  embedder: Embedder,
+  views: ViewName[],
+  opts: ScanOptions,
+): Promise<number> {
+  const { card } = opts.model;
+  const hashes = repo.hashesMissingFeatures(card.networkVersion, views);
+  let count = 0;
+  for (let start = 0; start < hashes.length; start += BATCH_SIZE) {
+    throwIfAborted(opts.signal);
+    const inputs: PendingInput[] = [];
+    for (const hash of hashes.slice(start, start + BATCH_SIZE)) {
+      const row = repo.findOkByHash(hash);
+      if (!row) continue;
+      try {
+        const buf = await fs.promises.readFile(row.path_bytes);
+        const result = await decodePhoto(buf, { size: card.input.size, trimBorders: card.input.trimBorders });
+        if (result.ok) inputs.push({ hash, rgb: result.rgb });
+      } catch (err) {
+        log.warn(`could not re-read ${row.path}: ${(err as Error).message}`);
+      }
+    }
+    if (!inputs.length) continue;
+    await embedInputs(repo, embedder, opts.model, views, inputs);
+    count += inputs.length;
+  }
+  return count;
+}
+
+/** Runs the network on every view of `inputs` and stores the features, one transaction a batch. */
+async function embedInputs(
+  repo: PhotoRepository,
+  embedder: Embedder,
+  model: LoadedModel,
+  views: ViewName[],
+  inputs: PendingInput[],
+): Promise<void> {
+  const { card } = model;
+  const size = card.input.size;
+  const rgbs = inputs.flatMap((p) => views.map((v) => viewOf(p.rgb, size, v)));
+  const features = await embedder.features(
+    toInputTensor(rgbs, size, card.input.mean, card.input.std),
+    rgbs.length,
+  );
+  const dims = card.output.dims;
+  repo.transaction(() =>
+    inputs.forEach((p, i) =>
+      views.forEach((view, j) => {
+        const row = i * views.length + j;
+        repo.putFeatures(p.hash, card.networkVersion, view, features.slice(row * dims, (row + 1) * dims));
+      }),
+    ),
+  );
+}
