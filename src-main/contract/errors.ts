@@ -51,6 +51,7 @@ export const PROBLEM_CATALOG = {
   SYMLINK_LOOP: 'A symbolic link loops back on a folder already scanned; not followed.',
   NAME_NOT_UTF8: 'The file name is not valid UTF-8 (kept and scanned under its raw bytes).',
   EMBED_FAILED: 'The model could not process this image.',
+  ORPHAN_SIDECAR: 'A sidecar file (XMP, AAE, THM...) whose photo is missing from its folder.',
 } as const satisfies Record<string, string>;
 
 export type ProblemCode = keyof typeof PROBLEM_CATALOG;

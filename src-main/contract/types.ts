@@ -35,6 +35,8 @@ export interface GroupPhotoDto {
 export interface GroupDto {
   kind: GroupKind;
   label?: 'burst';
+  /** Present on the RAW+JPEG pair groups that `--pairs` lists. */
+  pair?: 'raw+jpeg';
   photos: GroupPhotoDto[];
 }
 

@@ -208,7 +208,8 @@ function checkChannels(length: number, channels: number): void {
   }
 }
 
-function popCount32(value: number): number {
+/** Number of set bits in the low 32 bits of an integer (for callers that pack hashes in words). */
+export function popCount32(value: number): number {
   let v = value >>> 0;
   v = v - ((v >>> 1) & 0x55555555);
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);

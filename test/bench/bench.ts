@@ -51,7 +51,7 @@ async function makeCameraPhotos(count: number): Promise<string> {
   const sources = train ? listImages(train).filter((_, i) => i % 37 === 0) : [];
   for (let i = 0; i < count; i++) {
     const noise = await sharp({
-      create: { width: 4000, height: 3000, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 12 } },
+      create: { width: 4000, height: 3000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 12 } },
     })
       .png()
       .toBuffer();
@@ -111,7 +111,7 @@ async function benchRescan(model: LoadedModel): Promise<void> {
     const seeds: Buffer[] = [];
     for (let i = 0; i < 20; i++) {
       seeds.push(
-        await sharp({ create: { width: 64, height: 48, channels: 3, noise: { type: 'gaussian', mean: 100 + i, sigma: 30 } } })
+        await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100 + i, sigma: 30 } } })
           .jpeg()
           .toBuffer(),
       );

@@ -4,9 +4,26 @@ import { GROUP_KINDS, type GroupDto, type GroupKind, type NeighborDto, type Prob
 import { PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
 import { findNeighbors } from '../../core/grouping';
 import { PhotoRepository } from '../../engine/db/photo.repository';
-import { rebuildGroups, refreshEmbeddings, currentThresholds } from '../../engine/scan/grouping.service';
+import {
+  currentThresholds,
+  RAW_PAIR_LABEL,
+  rebuildGroups,
+  refreshEmbeddings,
+} from '../../engine/scan/grouping.service';
+import { CompanionRepository } from '../../engine/db/companion.repository';
+import { describeBundles } from '../../engine/scan/bundle.service';
 import { openDbFromOptions, parseChoice, parsePositiveInt, printResult } from '../context';
 import { loadModelFromOptions } from '../model-option';
+
+interface GroupsOptions {
+  db?: string;
+  kind?: GroupKind;
+  near?: number;
+  similar?: number;
+  pairs?: boolean;
+  json?: boolean;
+  model?: string;
+}
 
 export function register(program: Command): void {
   program
@@ -16,9 +33,10 @@ export function register(program: Command): void {
     .addOption(new Option('--kind <kind>', 'only this kind').argParser(parseChoice('--kind', GROUP_KINDS)))
     .option('--near <distance>', 'near-duplicate distance threshold (saved for later runs)', parseDistance)
     .option('--similar <distance>', 'similar distance threshold (saved for later runs)', parseDistance)
+    .option('--pairs', 'also list RAW+JPEG pairs as groups (hidden by default: most keep both)')
     .option('--json', 'print JSON')
     .addOption(new Option('--model <dir>').hideHelp())
-    .action((opts: { db?: string; kind?: GroupKind; near?: number; similar?: number; json?: boolean; model?: string }) => {
+    .action((opts: GroupsOptions) => {
       const { db } = openDbFromOptions(opts);
       try {
         const repo = new PhotoRepository(db);
@@ -29,13 +47,24 @@ export function register(program: Command): void {
           if (opts.similar !== undefined) thresholds.similar = opts.similar;
           repo.setSetting('thresholds', JSON.stringify(thresholds));
           refreshEmbeddings(repo, model);
-          rebuildGroups(repo, model, thresholds);
+          rebuildGroups(repo, new CompanionRepository(db), model, thresholds);
         }
-        const groups: GroupDto[] = repo.listGroups(opts.kind).map((g) => ({
-          kind: g.kind,
-          ...(g.label ? { label: g.label as 'burst' } : {}),
-          photos: g.members.map((m) => ({ path: m.photo.path, distance: round(m.distance) })),
-        }));
+        const companions = new CompanionRepository(db);
+        const bundles = describeBundles(repo.listOkPhotos(), companions.byPhoto());
+        const groups: GroupDto[] = repo
+          .listGroups(opts.kind)
+          .filter((g) => opts.pairs || g.label !== RAW_PAIR_LABEL)
+          .map((g) => ({
+            kind: g.kind,
+            ...(g.label === 'burst' ? { label: 'burst' as const } : {}),
+            ...(g.label === RAW_PAIR_LABEL ? { pair: RAW_PAIR_LABEL } : {}),
+            photos: g.members.map((m) => ({
+              path: m.photo.path,
+              distance: round(m.distance),
+              ...(bundles.companions.has(m.photo.id) ? { companions: bundles.companions.get(m.photo.id)! } : {}),
+              ...(bundles.bundle.has(m.photo.id) ? { bundle: bundles.bundle.get(m.photo.id)! } : {}),
+            })),
+          }));
         printResult({ groups }, Boolean(opts.json), () => formatGroups(groups));
       } finally {
         db.close();

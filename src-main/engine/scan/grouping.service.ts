@@ -7,6 +7,11 @@ import { applyHead } from '../../core/head';
 import { groupPhotos, type GroupingThresholds, type VectorSet } from '../../core/grouping';
 import type { PhotoRepository, PhotoRow, StoredGroup } from '../db/photo.repository';
 import type { LoadedModel } from '../ml';
+import type { CompanionRepository } from '../db/companion.repository';
+import { describeBundles, type BundleInfo } from './bundle.service';
+
+/** Label of the groups that list RAW+JPEG pairs, shown only when asked for (`--pairs`). */
+export const RAW_PAIR_LABEL = 'raw+jpeg';
 
 /** Features turned into embeddings per transaction. */
 const HEAD_BATCH = 2048;
@@ -62,10 +67,14 @@ interface Content {
  */
 export function rebuildGroups(
   repo: PhotoRepository,
+  companions: CompanionRepository,
   model: LoadedModel,
   thresholds: GroupingThresholds = currentThresholds(repo, model),
 ): StoredGroup[] {
-  const photos = repo.listOkPhotos();
+  const allPhotos = repo.listOkPhotos();
+  const bundles = describeBundles(allPhotos, companions.byPhoto());
+  // The RAW half of a RAW+JPEG pair travels with its JPEG/HEIC and is not grouped on its own.
+  const photos = allPhotos.filter((p) => !bundles.rawOf.has(p.id));
   const contents = byContent(photos);
   const groups: StoredGroup[] = [];
 
@@ -88,6 +97,8 @@ export function rebuildGroups(
     const memberPhotos = group.members.flatMap((c) => usable[c].photos);
     groups.push({ kind: group.kind as GroupKind, label: burstLabel(memberPhotos), members });
   }
+  joinEditedVersions(groups, bundles, usable, set);
+  groups.push(...rawPairGroups(allPhotos, bundles, embeddings, model.head.outDims));
 
   repo.replaceGroups(groups);
   return groups;
@@ -136,4 +147,78 @@ function toVectorSet(
 function burstLabel(photos: PhotoRow[]): 'burst' | null {
   const first = photos[0]?.burst_id;
   return first && photos.every((p) => p.burst_id === first) ? 'burst' : null;
+}
+
+function distanceBetween(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return Math.sqrt(sum);
+}
+
+/**
+ * Puts each edited version in a near-duplicate group with its original: into the original's group
+ * when only the original has one, as a new pair when neither has. When both already sit in
+ * different groups they stay there. Limitation: that case does not show the relation in one group.
+ */
+function joinEditedVersions(
+  groups: StoredGroup[],
+  bundles: BundleInfo,
+  contents: Content[],
+  set: VectorSet,
+): void {
+  const contentOf = new Map<number, number>();
+  contents.forEach((c, i) => c.photos.forEach((p) => contentOf.set(p.id, i)));
+  const vectorOf = (photoId: number): Float32Array | null => {
+    const i = contentOf.get(photoId);
+    return i === undefined ? null : set.data.subarray(i * set.dims, (i + 1) * set.dims);
+  };
+  const groupOf = (photoId: number): StoredGroup | undefined =>
+    groups.find((g) => g.kind !== 'exact' && g.members.some((m) => m.photoId === photoId));
+  for (const [editedId, originalId] of bundles.editedOf) {
+    const a = vectorOf(originalId);
+    const b = vectorOf(editedId);
+    if (!a || !b) continue;
+    const distance = distanceBetween(a, b);
+    const withOriginal = groupOf(originalId);
+    const withEdited = groupOf(editedId);
+    if (withOriginal && withEdited) continue;
+    if (withOriginal) {
+      const anchor = vectorOf(withOriginal.members[0].photoId)!;
+      withOriginal.members.push({ photoId: editedId, distance: distanceBetween(anchor, b) });
+    } else if (!withEdited) {
+      groups.push({
+        kind: 'near-duplicate',
+        label: null,
+        members: [
+          { photoId: originalId, distance: 0 },
+          { photoId: editedId, distance },
+        ],
+      });
+    }
+  }
+}
+
+/** One group per RAW+JPEG pair (rendered file first), listed only with `--pairs`. */
+function rawPairGroups(
+  photos: PhotoRow[],
+  bundles: BundleInfo,
+  embeddings: Map<string, Map<string, Float32Array>>,
+  dims: number,
+): StoredGroup[] {
+  const byId = new Map(photos.map((p) => [p.id, p]));
+  const vector = (id: number): Float32Array | undefined =>
+    embeddings.get(byId.get(id)?.content_hash ?? '')?.get('identity');
+  return [...bundles.rawOf].map(([rawId, renderedId]) => {
+    const a = vector(renderedId);
+    const b = vector(rawId);
+    const distance = a && b && a.length === dims ? distanceBetween(a, b) : 0;
+    return {
+      kind: 'near-duplicate' as const,
+      label: RAW_PAIR_LABEL,
+      members: [
+        { photoId: renderedId, distance: 0 },
+        { photoId: rawId, distance },
+      ],
+    };
+  });
 }

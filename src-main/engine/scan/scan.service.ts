@@ -14,7 +14,9 @@ import type { ViewName } from '../../core/model-card';
 import type { Db } from '../db/database';
 import { PhotoRepository, type PhotoMetaColumns } from '../db/photo.repository';
 import { decodePhoto, type PhotoMeta } from '../decode/decode';
-import { walk } from '../fs/walk';
+import { walk, type WalkEntry } from '../fs/walk';
+import { planFolder } from '../../core/bundles';
+import { CompanionRepository } from '../db/companion.repository';
 import { createLogger } from '../log/logger';
 import { createEmbedder, type Embedder, type LoadedModel } from '../ml';
 import { refreshEmbeddings, rebuildGroups } from './grouping.service';
@@ -42,6 +44,8 @@ export interface ScanOptions {
   onProgress?: (progress: ScanProgress) => void;
   signal?: AbortSignal;
 }
+
+type WalkFile = Extract<WalkEntry, { kind: 'file' }>;
 
 interface WorkItem {
   id: number;
@@ -71,7 +75,14 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
   const { card } = opts.model;
   const views = card.views as ViewName[];
 
-  const { work, seen, unchanged } = await collectWork(repo, absRoots, scanId, opts);
+  const companions = new CompanionRepository(db);
+  const { work, seen, unchanged } = await collectWork(
+    repo,
+    companions,
+    absRoots,
+    scanId,
+    opts,
+  );
   const embedder = await createEmbedder(opts.model, opts.provider ?? 'auto', {
     threads: opts.threads,
   });
@@ -82,7 +93,7 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
     opts.onProgress?.({ phase: 'grouping', done: 0, total: 1 });
     repo.markUnseenMissing(absRoots, seen);
     refreshEmbeddings(repo, opts.model);
-    const groups = rebuildGroups(repo, opts.model);
+    const groups = rebuildGroups(repo, companions, opts.model);
     db.prepare(`UPDATE scans SET finished_at = ?, provider = ?, status = 'completed' WHERE id = ?`).run(
       new Date().toISOString(),
       embedder.provider,
@@ -140,47 +151,72 @@ function countKinds(groups: { kind: GroupKind }[]): Record<GroupKind, number> {
   return counts;
 }
 
-/** Walks the roots; returns files needing a read, and the ids of every file seen. */
+/** Walks the roots; returns files needing a read, and the ids of every photo seen. */
 async function collectWork(
   repo: PhotoRepository,
+  companions: CompanionRepository,
   roots: string[],
   scanId: number,
   opts: ScanOptions,
 ): Promise<{ work: WorkItem[]; seen: Set<number>; unchanged: number }> {
-  const work: WorkItem[] = [];
-  const seen = new Set<number>();
-  let unchanged = 0;
-  let batch: (() => void)[] = [];
-  const flush = (): void => {
-    const writes = batch;
-    batch = [];
-    repo.transaction(() => writes.forEach((w) => w()));
-  };
-
+  const folders = new Map<string, WalkFile[]>();
+  let problems: { path: string; code: ProblemCode; detail: string }[] = [];
+  let count = 0;
   for await (const entry of walk(roots, { exclude: opts.exclude })) {
     throwIfAborted(opts.signal);
     if (entry.kind === 'problem') {
-      batch.push(() => repo.recordPathProblem(entry.path, entry.code, entry.detail, scanId));
+      problems.push(entry);
       continue;
     }
-    const existing = repo.findByPath(entry.path);
-    const isUnchanged =
-      existing !== undefined &&
-      existing.size === entry.size &&
-      existing.mtime_ms === entry.mtimeMs &&
-      (existing.status === 'ok' || existing.status === 'problem');
-    if (isUnchanged) {
-      seen.add(existing.id);
-      unchanged += 1;
-    } else {
-      const id = repo.upsertPending(existing, entry, scanId);
-      seen.add(id);
-      work.push({ id, path: entry.path, pathBytes: entry.pathBytes });
-    }
-    if (batch.length >= COMMIT_EVERY) flush();
-    if ((seen.size & 1023) === 0) opts.onProgress?.({ phase: 'walking', done: seen.size, total: 0 });
+    const dir = path.dirname(entry.path);
+    const list = folders.get(dir) ?? [];
+    list.push(entry);
+    folders.set(dir, list);
+    if ((++count & 1023) === 0) opts.onProgress?.({ phase: 'walking', done: count, total: 0 });
   }
-  flush();
+
+  const work: WorkItem[] = [];
+  const seen = new Set<number>();
+  let unchanged = 0;
+  for (const files of folders.values()) {
+    const byName = new Map(files.map((f) => [path.basename(f.path), f]));
+    const plan = planFolder([...byName.keys()]);
+    repo.transaction(() => {
+      for (const name of plan.photos) {
+        const entry = byName.get(name)!;
+        const existing = repo.findByPath(entry.path);
+        const isUnchanged =
+          existing !== undefined &&
+          existing.size === entry.size &&
+          existing.mtime_ms === entry.mtimeMs &&
+          (existing.status === 'ok' || existing.status === 'problem');
+        let id: number;
+        if (isUnchanged) {
+          id = existing.id;
+          unchanged += 1;
+        } else {
+          id = repo.upsertPending(existing, entry, scanId);
+          work.push({ id, path: entry.path, pathBytes: entry.pathBytes });
+        }
+        seen.add(id);
+        companions.replaceFor(
+          id,
+          (plan.companions.get(name) ?? []).map((c) => {
+            const f = byName.get(c.name)!;
+            return { path: f.path, pathBytes: f.pathBytes, size: f.size, mtimeMs: f.mtimeMs, kind: c.kind };
+          }),
+        );
+      }
+      for (const orphan of plan.orphans) {
+        const f = byName.get(orphan.name)!;
+        problems.push({ path: f.path, code: 'ORPHAN_SIDECAR', detail: PROBLEM_CATALOG.ORPHAN_SIDECAR });
+      }
+    });
+  }
+  repo.transaction(() => {
+    for (const p of problems) repo.recordPathProblem(p.path, p.code, p.detail, scanId);
+  });
+  problems = [];
   return { work, seen, unchanged };
 }
 

@@ -1,5 +1,9 @@
 /** Ordered list of schema migrations; index i upgrades schema i to i+1. Never edit a shipped one. */
 import type Database from 'better-sqlite3';
 import { migration0001 } from './0001-initial';
+import { migration0002 } from './0002-journal';
 
-export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [migration0001];
+export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  migration0001,
+  migration0002,
+];

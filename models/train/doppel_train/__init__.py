@@ -1,0 +1,1 @@
+"""Doppel's deep-ranking embedding: training, conversion and export pipeline."""
