@@ -27,6 +27,53 @@ export const ERROR_CATALOG = {
   },
   PLAN_INVALID: { message: 'The plan {path} is not valid: {detail}', hint: '' },
   CANCELLED: { message: 'Cancelled.', hint: '' },
+  INVALID_REQUEST: { message: 'Refused request {channel}: {detail}', hint: '' },
+  UNKNOWN_CHANNEL: { message: 'Unknown request "{channel}".', hint: '' },
+  ACCESS_DENIED: {
+    message: 'Access denied: {detail}',
+    hint: 'Open the exact address `doppel serve` printed, including its token.',
+  },
+  NOT_FOUND: { message: 'Not found: {what}', hint: '' },
+  NOT_SUPPORTED: { message: '{what} is not available here.', hint: '{hint}' },
+  JOB_RUNNING: { message: 'A {kind} is already running.', hint: 'Wait for it or cancel it first.' },
+  NO_LIBRARY_FOLDERS: {
+    message: 'The library has no folders yet.',
+    hint: 'Add a folder on the Library screen first.',
+  },
+  LOSE_ALL_UNCONFIRMED: {
+    message: 'This would remove every copy in the group ({count} photos).',
+    hint: 'Confirm that no copy should be kept, or keep one.',
+  },
+  MEDIA_REFUSED: { message: 'Refused to serve {path}: {reason}', hint: '' },
+  ENGINE_FAILED: { message: 'The engine stopped unexpectedly: {detail}', hint: 'Restart Doppel.' },
+  MOVE_TARGET_INVALID: {
+    message: 'Cannot move files to {path}: {detail}',
+    hint: 'Give --move-to a folder you can write to.',
+  },
+  OPTIONS_CONFLICT: { message: 'Options {a} and {b} cannot be used together.', hint: '' },
+  PHOTO_NOT_SCANNED: {
+    message: 'Not a scanned photo: {path}',
+    hint: 'Scan its folder first (doppel scan FOLDER), or check the path.',
+  },
+  PHOTO_UNUSABLE: {
+    message: 'The photo {path} could not be read in the last scan ({reason}), so it cannot be labelled.',
+    hint: '',
+  },
+  LABEL_INVALID: { message: 'Invalid label: {detail}', hint: '' },
+  LABELS_FILE_INVALID: {
+    message: 'The labels file {path} is not valid: {detail}',
+    hint: 'Give a JSON array of {"query","better","worse"} photo paths, or a file from doppel label --export.',
+  },
+  FILE_WRITE_FAILED: { message: 'Cannot write {path}: {detail}', hint: '' },
+  HEAD_VERSION_UNKNOWN: {
+    message: 'No head version {given}. Known versions: {accepted}',
+    hint: 'See doppel head --list.',
+  },
+  HEAD_INCOMPATIBLE: {
+    message: 'Head version {version} was trained for another model ({detail}), so it cannot be used with this one.',
+    hint: 'Revert to the shipped head (doppel head --revert shipped) and train again.',
+  },
+  LEARN_FAILED: { message: 'Training stopped: {detail}', hint: '' },
 } as const satisfies Record<string, { message: string; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -50,8 +97,34 @@ export const PROBLEM_CATALOG = {
   HEIC_DECODE_FAILED: 'The HEIC/HEIF image could not be decoded.',
   SYMLINK_LOOP: 'A symbolic link loops back on a folder already scanned; not followed.',
   NAME_NOT_UTF8: 'The file name is not valid UTF-8 (kept and scanned under its raw bytes).',
+  BROKEN_LINK: 'A symbolic link whose target does not exist, so there is nothing to read.',
   EMBED_FAILED: 'The model could not process this image.',
   ORPHAN_SIDECAR: 'A sidecar file (XMP, AAE, THM...) whose photo is missing from its folder.',
+  CHANGED_SINCE_PLAN: 'The file changed since the plan was made; left untouched.',
+  SOURCE_MISSING: 'The file is no longer where the plan says; nothing was done.',
+  PROTECTED_FOLDER: 'The file is inside a protected folder; protected files are never moved or trashed.',
+  LAST_COPY:
+    'This is the last remaining copy of its group; refused (the plan must set "allowLastCopy": true and you must confirm).',
+  KEEP_CONFLICT: 'The plan also marks this file to keep; left untouched.',
+  NAME_TAKEN: 'Another file already has that name at the destination; nothing was overwritten.',
+  PERMISSION_DENIED: 'Permission denied: this user cannot change the file or its folder.',
+  READ_ONLY: 'The file is read-only or immutable, or on a read-only disk; left untouched.',
+  COPY_VERIFY_FAILED:
+    'The copy made on the other disk did not match the original; the copy was removed and the original kept.',
+  ACTION_IO_ERROR: 'The file could not be moved because of a disk error; it was left where it was.',
+  INTERRUPTED: 'Doppel was stopped before this file was moved; it is still at its original place.',
+  GONE_FROM_DESTINATION:
+    'The file is no longer where Doppel sent it (the trash was emptied, or it was moved); it cannot be restored.',
+  RESTORE_FROM_SYSTEM_TRASH:
+    'The file went to the system trash; restore it from there (Put Back in the Finder, Restore in the Recycle Bin).',
+  BUNDLE_KEPT_TOGETHER:
+    'Another file of the same photo could not be moved, so this one was left (or put back) with it.',
+  LISTED_TWICE: 'The plan lists this file more than once; only its first action counts.',
+  ACTION_FILE_VANISHED:
+    'The file is neither at its original place nor at its destination: something else moved or deleted it.',
+  TOO_LARGE_IN_MEMORY:
+    'The image is too large for a format that must be decoded whole in memory; refused to protect memory.',
+  UNSUPPORTED_VARIANT: 'A known image format, but in a variant Doppel cannot decode.',
 } as const satisfies Record<string, string>;
 
 export type ProblemCode = keyof typeof PROBLEM_CATALOG;

@@ -56,6 +56,8 @@ export interface ScanSummary {
   photos: number;
   embedded: number;
   reused: number;
+  /** Files that are not images (videos, documents) and not named like one: skipped quietly. */
+  ignored: number;
   unchanged: number;
   skipped: number;
   problems: ProblemDto[];

@@ -28,8 +28,13 @@ export interface KeepCandidate {
   takenAt: string | null;
   /** Modification time in ms since the epoch; an older file wins a full tie. */
   mtimeMs?: number;
-  /** The protected folder holding this copy, when one does. */
-  protectedBy?: string | null;
+  /** sha256 of the bytes; copies with the same hash are called identical in the reasons. */
+  contentHash?: string | null;
+  /**
+   * Why this copy is kept whatever its rank, in words that follow "keep: " (e.g. "inside
+   * protected folder /photos/originals"); absent for ordinary copies.
+   */
+  mustKeep?: string | null;
 }
 
 /** The rule's verdict on one copy. */
@@ -64,9 +69,11 @@ export interface KeepOptions {
  *    - date: the oldest capture date wins; a copy without one comes after those with one.
  * 2. Full ties are broken by: a name that does not look like a copy (`IMG_1 (1).jpg`,
  *    `x copy.jpg`), then the older modification time, then the path in code-point order.
- * 3. The best-ranked copy is kept. Every copy inside a protected folder is also kept, whatever its
- *    rank; all other copies are suggested for the trash, each with the criterion that separates it
- *    from the best copy.
+ * 3. The best-ranked copy is kept. A copy marked `mustKeep` (inside a protected folder, or kept
+ *    by an earlier group) is also kept, whatever its rank; all other copies are suggested for the
+ *    trash, each with the criterion that separates it from the best copy. Trash reasons call a
+ *    copy "identical" when its bytes match the kept one (or the group is `exact`), "similar" in a
+ *    `similar` group, and "same picture" otherwise.
  * Returns the decisions best rank first. A group of one copy keeps it.
  */
 export function decideKeep(
@@ -81,9 +88,7 @@ export function decideKeep(
 
   return ranked.map((c, rank) => {
     if (rank === 0) return { path: c.path, keep: true, rank, reason: keepReason(ranked, active) };
-    if (c.protectedBy) {
-      return { path: c.path, keep: true, rank, reason: `keep: inside protected folder ${c.protectedBy}` };
-    }
+    if (c.mustKeep) return { path: c.path, keep: true, rank, reason: `keep: ${c.mustKeep}` };
     return { path: c.path, keep: false, rank, reason: trashReason(c, best, active, options.kind) };
   });
 }
@@ -117,9 +122,11 @@ export function isScreenshotName(filePath: string): boolean {
   return SCREENSHOT_NAME.test(baseName(filePath));
 }
 
-const SCREENSHOT_NAME = /screen[\s_-]?shot|bildschirmfoto|capture d.[ée]cran|schermafbeelding|skärmavbild/i;
+const SCREENSHOT_NAME =
+  /screen[\s_-]?shot|bildschirmfoto|capture d.[ée]cran|schermafbeelding|skärmavbild/i;
 // "IMG_1 (1)", "IMG_1 copy", "IMG_1 copy 2", "IMG_1-copy", "Copy of IMG_1", "IMG_1 - Kopie".
-const COPY_NAME = /(\s\(\d+\)|[\s_-]copy(\s?\d+)?|\s-\s(copy|kopie|copie|copia)(\s\(\d+\))?)$|^copy of\s/i;
+const COPY_NAME =
+  /(\s\(\d+\)|[\s_-]copy(\s?\d+)?|\s-\s(copy|kopie|copie|copia)(\s\(\d+\))?)$|^copy of\s/i;
 
 const FORMAT_RANK: Record<string, number> = { raw: 0, heic: 1, jpeg: 2, webp: 3, avif: 3, png: 4 };
 const OTHER_FORMAT_RANK = 5;
@@ -172,15 +179,15 @@ function compareTieBreak(a: KeepCandidate, b: KeepCandidate): number {
 
 function keepReason(ranked: KeepCandidate[], order: KeepCriterion[]): string {
   const [best, runnerUp] = ranked;
-  const protectedPart = best.protectedBy ? `inside protected folder ${best.protectedBy}` : '';
   const why = runnerUp ? winningPhrase(best, runnerUp, order) : 'only copy';
-  return `keep: ${protectedPart ? `${protectedPart}, and ${why}` : why}`;
+  return `keep: ${best.mustKeep ? `${best.mustKeep}, and ${why}` : why}`;
 }
 
 function winningPhrase(best: KeepCandidate, other: KeepCandidate, order: KeepCriterion[]): string {
   const criterion = order.find((c) => compareBy(c, best, other) !== 0);
   if (criterion) return bestPhrase(criterion, best);
-  if (looksLikeCopy(other) && !looksLikeCopy(best)) return "equal on every criterion; the other name looks like a copy";
+  if (looksLikeCopy(other) && !looksLikeCopy(best))
+    return 'equal on every criterion; the other name looks like a copy';
   if (best.mtimeMs !== undefined && other.mtimeMs !== undefined && best.mtimeMs !== other.mtimeMs) {
     return `equal on every criterion; oldest file (modified ${isoDay(best.mtimeMs)})`;
   }
@@ -193,14 +200,21 @@ function trashReason(
   order: KeepCriterion[],
   kind: GroupKind | undefined,
 ): string {
-  const relation = kind === 'exact' ? 'identical copy of' : kind === 'similar' ? 'similar to' : 'same picture as';
-  const kept = best.protectedBy ? `${best.path} (in protected folder ${best.protectedBy})` : best.path;
+  const identical =
+    kind === 'exact' || (Boolean(c.contentHash) && c.contentHash === best.contentHash);
+  const relation = identical
+    ? 'identical copy of'
+    : kind === 'similar'
+      ? 'similar to'
+      : 'same picture as';
+  const kept = best.mustKeep ? `${best.path} (kept: ${best.mustKeep})` : best.path;
   const criterion = order.find((k) => compareBy(k, best, c) !== 0);
   return `trash: ${relation} ${kept}, ${criterion ? worsePhrase(criterion, c, best) : tieBreakPhrase(c, best)}`;
 }
 
 function tieBreakPhrase(c: KeepCandidate, best: KeepCandidate): string {
-  if (looksLikeCopy(c) && !looksLikeCopy(best)) return 'equal otherwise; its name looks like a copy';
+  if (looksLikeCopy(c) && !looksLikeCopy(best))
+    return 'equal otherwise; its name looks like a copy';
   if (c.mtimeMs !== undefined && best.mtimeMs !== undefined && c.mtimeMs !== best.mtimeMs) {
     return `equal otherwise; newer file (modified ${isoDay(c.mtimeMs)})`;
   }

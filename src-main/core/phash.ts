@@ -64,7 +64,9 @@ export function pHash(grey: ArrayLike<number>): bigint {
  */
 export function dHash(grey: ArrayLike<number>): bigint {
   if (grey.length !== DHASH_WIDTH * DHASH_HEIGHT) {
-    throw new RangeError(`dHash needs ${DHASH_WIDTH * DHASH_HEIGHT} grey values, got ${grey.length}`);
+    throw new RangeError(
+      `dHash needs ${DHASH_WIDTH * DHASH_HEIGHT} grey values, got ${grey.length}`,
+    );
   }
   let hash = 0n;
   for (let y = 0; y < DHASH_HEIGHT; y++) {
@@ -100,19 +102,48 @@ export function colourBlocks(
   if (pixels.length !== width * height * channels || width < 1 || height < 1) {
     throw new RangeError(`colourBlocks: ${pixels.length} values do not make ${width}x${height}`);
   }
-  // Like dupeGuru: blocks are at least one pixel, and the last ones shift inwards to fit.
-  const blockWidth = Math.max(Math.floor(width / perSide), 1);
-  const blockHeight = Math.max(Math.floor(height / perSide), 1);
-  const blocks = new Float64Array(perSide * perSide * 3);
-  for (let by = 0; by < perSide; by++) {
-    const top = Math.min(by * blockHeight, height - blockHeight);
-    for (let bx = 0; bx < perSide; bx++) {
-      const left = Math.min(bx * blockWidth, width - blockWidth);
-      const mean = meanColour(pixels, width, channels, left, top, blockWidth, blockHeight);
-      blocks.set(mean, (by * perSide + bx) * 3);
+  // dupeGuru truncates the block size and leaves the remainder out, so a photo and its resized
+  // copy cover different areas; here block edges fall between pixels, which count by the share
+  // of them a block covers.
+  const columns = coverage(width, perSide);
+  const rows = coverage(height, perSide);
+  const sums = new Float64Array(perSide * perSide * 3);
+  for (let y = 0; y < height; y++) {
+    for (const [by, wy] of rows[y]) {
+      for (let x = 0; x < width; x++) {
+        const at = (y * width + x) * channels;
+        const r = pixels[at];
+        const g = channels < 3 ? r : pixels[at + 1];
+        const b = channels < 3 ? r : pixels[at + 2];
+        for (const [bx, wx] of columns[x]) {
+          const block = (by * perSide + bx) * 3;
+          const w = wx * wy;
+          sums[block] += r * w;
+          sums[block + 1] += g * w;
+          sums[block + 2] += b * w;
+        }
+      }
     }
   }
-  return blocks;
+  const area = (width / perSide) * (height / perSide);
+  return sums.map((sum) => sum / area);
+}
+
+/** For each pixel along a side of `length`, the blocks it falls in and the share in each. */
+function coverage(length: number, blocks: number): [number, number][][] {
+  const size = length / blocks;
+  const out: [number, number][][] = [];
+  for (let i = 0; i < length; i++) {
+    const first = Math.floor(i / size);
+    const last = Math.min(blocks - 1, Math.floor((i + 1) / size - 1e-9));
+    const spans: [number, number][] = [];
+    for (let block = first; block <= last; block++) {
+      const share = Math.min(i + 1, (block + 1) * size) - Math.max(i, block * size);
+      if (share > 1e-12) spans.push([block, share]);
+    }
+    out.push(spans);
+  }
+  return out;
 }
 
 /**
@@ -166,7 +197,8 @@ function dctCosines(): Float64Array {
   const n = PHASH_SIDE;
   cosineTable = new Float64Array(PHASH_LOW * n);
   for (let k = 0; k < PHASH_LOW; k++) {
-    for (let i = 0; i < n; i++) cosineTable[k * n + i] = Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
+    for (let i = 0; i < n; i++)
+      cosineTable[k * n + i] = Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
   }
   return cosineTable;
 }
@@ -175,31 +207,6 @@ function medianOf(values: Float64Array): number {
   const sorted = Float64Array.from(values).sort();
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 0 ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid];
-}
-
-function meanColour(
-  pixels: ArrayLike<number>,
-  width: number,
-  channels: number,
-  left: number,
-  top: number,
-  blockWidth: number,
-  blockHeight: number,
-): [number, number, number] {
-  let r = 0;
-  let g = 0;
-  let b = 0;
-  for (let y = top; y < top + blockHeight; y++) {
-    for (let x = left; x < left + blockWidth; x++) {
-      const at = (y * width + x) * channels;
-      const isGrey = channels < 3;
-      r += pixels[at];
-      g += isGrey ? pixels[at] : pixels[at + 1];
-      b += isGrey ? pixels[at] : pixels[at + 2];
-    }
-  }
-  const count = blockWidth * blockHeight;
-  return [r / count, g / count, b / count];
 }
 
 function checkChannels(length: number, channels: number): void {

@@ -8,7 +8,7 @@ import type { ViewName } from './model-card';
 /**
  * The `view` of a square `size x size` interleaved RGB image. `mirror` flips left-right;
  * `rot90`, `rot180` and `rot270` turn the picture clockwise by that angle. `identity` returns
- * `rgb` itself (not a copy); every other view returns a new buffer.
+ * `rgb` itself when it is a Buffer (not a copy); every other view returns a new buffer.
  * Throws a RangeError when `rgb` is not `size * size * 3` bytes.
  */
 export function viewOf(rgb: Uint8Array, size: number, view: ViewName): Buffer {

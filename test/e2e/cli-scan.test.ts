@@ -107,6 +107,7 @@ describeIfData('doppel CLI on a generated library', () => {
     header.fill(0x55, 2, 400);
     fs.writeFileSync(path.join(bad, 'corrupt-header.jpg'), header);
     fs.writeFileSync(path.join(bad, 'notes.txt'), 'not a photo at all\n');
+    fs.writeFileSync(path.join(bad, 'text-named.jpg'), 'not a photo either, despite its name\n');
     fs.copyFileSync(originals[1], path.join(bad, 'really-a-jpeg.HEIC'));
     await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
       .png()
@@ -192,7 +193,8 @@ describeIfData('doppel CLI on a generated library', () => {
     expect(codeOf('empty.jpg')).toBe('EMPTY_FILE');
     expect(codeOf('truncated.jpg')).toBe('TRUNCATED');
     expect(codeOf('corrupt-header.jpg')).toMatch(/CORRUPT_HEADER|TRUNCATED/);
-    expect(codeOf('notes.txt')).toBe('UNKNOWN_FORMAT');
+    expect(codeOf('text-named.jpg')).toBe('UNKNOWN_FORMAT');
+    expect(codeOf('notes.txt')).toBeUndefined(); // not an image, not named like one: ignored
     expect(codeOf('bomb.png')).toBe('DECOMPRESSION_BOMB');
     expect(codeOf('loop')).toBe('SYMLINK_LOOP');
     if (process.getuid?.() !== 0) expect(codeOf('locked.jpg')).toBe('UNREADABLE');

@@ -5,12 +5,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import {
-  BLOCKS_PER_SIDE,
   blockDistance,
   colourBlocks,
   dHash,
@@ -26,8 +25,8 @@ import { mapPool } from './util';
 
 const run = promisify(execFile);
 
-/** Side of the square the colour blocks are averaged from (10x10 pixels per block). */
-const BLOCK_SOURCE_SIDE = BLOCKS_PER_SIDE * 10;
+/** Colour blocks are averaged from the photo at most this large (never enlarged). */
+const BLOCK_SOURCE_MAX_SIDE = 512;
 
 /**
  * The thresholds these methods are used with in practice: a Hamming distance of 10 for both
@@ -37,8 +36,7 @@ const BLOCK_SOURCE_SIDE = BLOCKS_PER_SIDE * 10;
 export const BASELINE_THRESHOLDS = { pHash: 10, dHash: 10, blocks: 6 - 1e-9 } as const;
 
 export type HashRecord =
-  | { ok: true; pHash: bigint; dHash: bigint; blocks: Float64Array }
-  | { ok: false; reason: string };
+  { ok: true; pHash: bigint; dHash: bigint; blocks: Float64Array } | { ok: false; reason: string };
 
 /** Hashes every file (a few in flight); a file that cannot be decoded gets a reason instead. */
 export async function hashPhotos(files: string[], heicCacheDir: string): Promise<HashRecord[]> {
@@ -55,40 +53,39 @@ export async function hashPhotos(files: string[], heicCacheDir: string): Promise
 async function hashPhoto(file: string, heicCacheDir: string): Promise<HashRecord> {
   const input = /\.(heic|heif)$/i.test(file) ? await heicAsPng(file, heicCacheDir) : file;
   const upright = sharp(await readFile(input)).rotate();
-  const [small, tiny, blocksSource] = await Promise.all([
-    rawOf(upright.clone(), PHASH_SIDE, PHASH_SIDE),
-    rawOf(upright.clone(), DHASH_WIDTH, DHASH_HEIGHT),
-    rawOf(upright.clone(), BLOCK_SOURCE_SIDE, BLOCK_SOURCE_SIDE),
+  const fill = { fit: 'fill' } as const;
+  const inside = { fit: 'inside', withoutEnlargement: true } as const;
+  const [small, tiny, whole] = await Promise.all([
+    rawOf(upright.clone().resize(PHASH_SIDE, PHASH_SIDE, fill)),
+    rawOf(upright.clone().resize(DHASH_WIDTH, DHASH_HEIGHT, fill)),
+    rawOf(upright.clone().resize(BLOCK_SOURCE_MAX_SIDE, BLOCK_SOURCE_MAX_SIDE, inside)),
   ]);
   return {
     ok: true,
-    pHash: pHash(toGrey(small.data, small.channels)),
-    dHash: dHash(toGrey(tiny.data, tiny.channels)),
-    blocks: colourBlocks(blocksSource.data, BLOCK_SOURCE_SIDE, BLOCK_SOURCE_SIDE, blocksSource.channels),
+    pHash: pHash(toGrey(small.data, small.info.channels)),
+    dHash: dHash(toGrey(tiny.data, tiny.info.channels)),
+    blocks: colourBlocks(whole.data, whole.info.width, whole.info.height, whole.info.channels),
   };
 }
 
-async function rawOf(
-  image: sharp.Sharp,
-  width: number,
-  height: number,
-): Promise<{ data: Buffer; channels: number }> {
-  const { data, info } = await image
-    .resize(width, height, { fit: 'fill' })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, channels: info.channels };
+async function rawOf(image: sharp.Sharp): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+  return image.removeAlpha().raw().toBuffer({ resolveWithObject: true });
 }
 
 /**
  * sharp's prebuilt libvips has no HEVC decoder, so HEIC files go through Debian's heif-convert
- * (the same libheif) once, cached as PNG.
+ * (the same libheif) once, cached as PNG under the hash of their bytes.
  */
 async function heicAsPng(file: string, cacheDir: string): Promise<string> {
-  const key = createHash('sha1').update(path.resolve(file)).digest('hex');
+  const key = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
   const target = path.join(cacheDir, `${key}.png`);
-  if (!existsSync(target)) await run('heif-convert', [file, target]);
+  if (existsSync(target)) return target;
+  // Written aside and renamed, so an interrupted run never leaves a half-written cache entry.
+  const partial = path.join(cacheDir, `${key}.${process.pid}.partial.png`);
+  await run('heif-convert', [file, partial]);
+  await rename(partial, target);
   return target;
 }
 
@@ -115,7 +112,8 @@ export function createBaselineMethods(records: HashRecord[]): Method[] {
       similar: threshold,
       distance: (i, j) =>
         ok(i) && ok(j)
-          ? popCount32(packed[i * 2] ^ packed[j * 2]) + popCount32(packed[i * 2 + 1] ^ packed[j * 2 + 1])
+          ? popCount32(packed[i * 2] ^ packed[j * 2]) +
+            popCount32(packed[i * 2 + 1] ^ packed[j * 2 + 1])
           : Infinity,
     };
   };
@@ -126,7 +124,8 @@ export function createBaselineMethods(records: HashRecord[]): Method[] {
       name: 'blocks',
       nearDuplicate: BASELINE_THRESHOLDS.blocks,
       similar: BASELINE_THRESHOLDS.blocks,
-      distance: (i, j) => (ok(i) && ok(j) ? blockDistance(get(i, 'blocks'), get(j, 'blocks')) : Infinity),
+      distance: (i, j) =>
+        ok(i) && ok(j) ? blockDistance(get(i, 'blocks'), get(j, 'blocks')) : Infinity,
     },
   ];
 }

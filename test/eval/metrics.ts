@@ -72,7 +72,7 @@ export function bestAtPrecision(
   let truePositives = 0;
   let found = 0;
   let best: OperatingPoint = { threshold: null, nextDistance: Infinity, recall: 0, precision: NaN };
-  for (let i = 0; i < pairs.length; ) {
+  for (let i = 0; i < pairs.length;) {
     const d = pairs[i].d;
     if (!Number.isFinite(d)) break;
     for (; i < pairs.length && pairs[i].d === d; i++) {
@@ -100,7 +100,7 @@ export function bestPrecision(
   let truePositives = 0;
   let found = 0;
   let best: OperatingPoint = { threshold: null, nextDistance: Infinity, recall: 0, precision: NaN };
-  for (let i = 0; i < pairs.length; ) {
+  for (let i = 0; i < pairs.length;) {
     const d = pairs[i].d;
     if (!Number.isFinite(d)) break;
     for (; i < pairs.length && pairs[i].d === d; i++) {
@@ -121,7 +121,10 @@ export function bestPrecision(
  * 0-based rank of a query's best match: how many wrong gallery items are at least as close as the
  * closest right one (ties count against the method). Infinity when no right item is reachable.
  */
-export function rankOfBestMatch(rightDistances: readonly number[], wrongDistances: readonly number[]): number {
+export function rankOfBestMatch(
+  rightDistances: readonly number[],
+  wrongDistances: readonly number[],
+): number {
   const best = Math.min(...rightDistances);
   if (!Number.isFinite(best)) return Infinity;
   return wrongDistances.filter((d) => d <= best).length;

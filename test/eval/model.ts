@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ViewName } from '../../src-main/core/model-card';
-import { applyHead } from '../../src-main/core/head';
+import { applyHead, euclidean } from '../../src-main/core/head';
 import { toInputTensor } from '../../src-main/core/preprocess';
 import { viewOf } from '../../src-main/core/views';
 import { decodePhoto } from '../../src-main/engine/decode/decode';
@@ -52,7 +52,10 @@ export async function openModel(dir: string = defaultModelDir()): Promise<ModelH
   ];
   const timing: ModelTiming = { photos: 0, seconds: 0, decodeSeconds: 0, networkSeconds: 0 };
 
-  const embed = async (files: string[], onProgress?: (done: number) => void): Promise<Embeddings> => {
+  const embed = async (
+    files: string[],
+    onProgress?: (done: number) => void,
+  ): Promise<Embeddings> => {
     const result: Embeddings = { views, dims: model.head.outDims, vectors: [], failures: [] };
     const started = performance.now();
     for (let start = 0; start < files.length; start += BATCH_PHOTOS) {
@@ -95,7 +98,10 @@ async function embedBatch(
   const networkStart = performance.now();
   const rgbs = usable.flatMap((rgb) => views.map((view) => viewOf(rgb, size, view)));
   const n = rgbs.length;
-  const features = await embedder.features(toInputTensor(rgbs, size, card.input.mean, card.input.std), n);
+  const features = await embedder.features(
+    toInputTensor(rgbs, size, card.input.mean, card.input.std),
+    n,
+  );
   const embedded = applyHead(head, features, n);
   timing.networkSeconds += secondsSince(networkStart);
 
@@ -129,19 +135,9 @@ export function createModelMethod(
       if (!a || !b) return Infinity;
       let best = Infinity;
       for (let v = 0; v < viewCount; v++) {
-        best = Math.min(best, squaredDistance(a, v * dims, b, 0, dims));
-        best = Math.min(best, squaredDistance(b, v * dims, a, 0, dims));
+        best = Math.min(best, euclidean(a, b, v * dims, 0, dims), euclidean(b, a, v * dims, 0, dims));
       }
-      return Math.sqrt(best);
+      return best;
     },
   };
-}
-
-function squaredDistance(a: Float32Array, aAt: number, b: Float32Array, bAt: number, dims: number): number {
-  let sum = 0;
-  for (let k = 0; k < dims; k++) {
-    const diff = a[aAt + k] - b[bAt + k];
-    sum += diff * diff;
-  }
-  return sum;
 }

@@ -27,7 +27,10 @@ interface GroupsJson {
 }
 
 /** Reads groups.json of `dir`; null (with the reason logged) when the folder is absent. */
-export async function loadRealSet(dir: string, log: (line: string) => void): Promise<RealSet | null> {
+export async function loadRealSet(
+  dir: string,
+  log: (line: string) => void,
+): Promise<RealSet | null> {
   const listing = path.join(dir, 'groups.json');
   if (!existsSync(listing)) {
     log(`real set: ${listing} not found, real groups are left out`);
@@ -44,7 +47,9 @@ export async function loadRealSet(dir: string, log: (line: string) => void): Pro
   const groups: RealGroup[] = [];
   for (const group of json.groups) {
     if (!isRealKind(group.kind)) {
-      log(`real set: group ${group.name} has unknown kind ${group.kind} (known: ${REAL_KINDS.join(', ')}); left out`);
+      log(
+        `real set: group ${group.name} has unknown kind ${group.kind} (known: ${REAL_KINDS.join(', ')}); left out`,
+      );
       continue;
     }
     const files = group.photos.filter(keep).map((rel) => path.join(dir, rel));

@@ -54,7 +54,9 @@ export function formatTextTable(rows: ResultRow[], methods: string[]): string {
     ),
   ];
   const headerGroups = groups(header);
-  const titles = headerGroups.map((group, g) => (g === 0 ? ' '.repeat(group.length) : centre(methods[g - 1], group.length)));
+  const titles = headerGroups.map((group, g) =>
+    g === 0 ? ' '.repeat(group.length) : centre(methods[g - 1], group.length),
+  );
   const lines = [titles.join(' | '), headerGroups.join(' | ')];
   rows.forEach((row, r) => {
     if (r > 0 && row.set !== rows[r - 1].set) lines.push('');
@@ -66,7 +68,7 @@ export function formatTextTable(rows: ResultRow[], methods: string[]): string {
 function centre(text: string, width: number): string {
   const label = ` ${text} `;
   const left = Math.max(0, Math.floor((width - label.length) / 2));
-  return (('-'.repeat(left) + label).padEnd(width, '-')).slice(0, Math.max(width, label.length));
+  return ('-'.repeat(left) + label).padEnd(width, '-').slice(0, Math.max(width, label.length));
 }
 
 /** The same table in markdown, one column per method and metric. */
@@ -84,7 +86,8 @@ function cellsOf(row: ResultRow, methods: string[]): string[] {
   const cells = [row.kind, row.goal === null ? '' : formatFigure(row.goal, 2)];
   for (const method of methods) {
     const score = row.scores[method];
-    for (const column of COLUMNS) cells.push(score ? formatFigure(column.pick(score), column.digits) : 'n/a');
+    for (const column of COLUMNS)
+      cells.push(score ? formatFigure(column.pick(score), column.digits) : 'n/a');
   }
   return cells;
 }

@@ -2,13 +2,7 @@
  * Turns a method's distances over a set into per-kind figures: which pairs are positive, which are
  * negative, and which gallery each query searches.
  */
-import {
-  bestAtPrecision,
-  pairCounts,
-  rankOfBestMatch,
-  recallAtK,
-  rocAuc,
-} from './metrics';
+import { bestAtPrecision, pairCounts, rankOfBestMatch, recallAtK, rocAuc } from './metrics';
 
 /** Pair precision at which every method's recall is compared on an equal footing. */
 export const FAIR_PRECISION = 0.99;
@@ -70,7 +64,8 @@ export function scoreSynthetic(
   const gallery = [...layout.originals, ...layout.distractors];
   const baseNegatives: number[] = [];
   layout.originals.forEach((original, a) => {
-    for (let g = a + 1; g < gallery.length; g++) baseNegatives.push(method.distance(original, gallery[g]));
+    for (let g = a + 1; g < gallery.length; g++)
+      baseNegatives.push(method.distance(original, gallery[g]));
   });
 
   const byKind = new Map<string, KindScore>();

@@ -34,7 +34,7 @@ export const SYNTHETIC_KINDS = [
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 
 /** Bump when any edit changes, so cached copies are made again. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 5;
 /** Copies that are not a format change are written as JPEG at this quality. */
 const COPY_JPEG_QUALITY = 92;
 
@@ -86,7 +86,9 @@ export async function prepareSyntheticSet(
 ): Promise<SyntheticSet> {
   const holdout = await readHoldout(options.holdoutFile, options.trainDir);
   const key = createHash('sha256')
-    .update(JSON.stringify([GENERATOR_VERSION, options.originals, options.distractors, options.seed]))
+    .update(
+      JSON.stringify([GENERATOR_VERSION, options.originals, options.distractors, options.seed]),
+    )
     .update(holdout.join('\n'))
     .digest('hex');
   const manifestPath = path.join(options.outDir, 'manifest.json');
@@ -152,10 +154,16 @@ async function generate(
   const wanted = options.originals + options.distractors;
   const picked: string[] = [];
   const unreadable: string[] = [];
+  const sources = new Set<string>();
   for (const rel of order) {
     if (picked.length >= wanted) break;
-    if (await isReadable(path.join(options.trainDir, rel))) picked.push(rel);
-    else unreadable.push(rel);
+    if (sources.has(sourceOf(rel))) continue;
+    if (!(await isReadable(path.join(options.trainDir, rel)))) {
+      unreadable.push(rel);
+      continue;
+    }
+    picked.push(rel);
+    sources.add(sourceOf(rel));
   }
   if (picked.length < wanted) {
     log(`synthetic set: only ${picked.length} readable held-out photos for ${wanted} wanted`);
@@ -200,6 +208,16 @@ async function generate(
     unreadable,
     holdoutCount: holdout.length,
   };
+}
+
+/**
+ * Photos that are edits of one another share a source and never both enter the set, or a pair of
+ * near-duplicates would count as unrelated. face-mask-mini's `with_mask/N-with-mask.jpg` is
+ * `without_mask/N.jpg` with a mask painted on.
+ */
+function sourceOf(rel: string): string {
+  const mask = /^face-mask-mini\/with(?:out)?_mask\/(\d+)(?:-with-mask)?\.jpg$/.exec(rel);
+  return mask ? `face-mask-mini:${mask[1]}` : rel;
 }
 
 async function isReadable(file: string): Promise<boolean> {
@@ -292,7 +310,8 @@ async function makeCopy(
       return;
     case 'crop80':
     case 'crop60': {
-      const keep = kind === 'crop80' ? 0.8 : 0.6;
+      // The share is of the area (as in "a crop to 80% of the photo"), same shape, random place.
+      const keep = Math.sqrt(kind === 'crop80' ? 0.8 : 0.6);
       const cropWidth = Math.round(width * keep);
       const cropHeight = Math.round(height * keep);
       const left = Math.floor(rng() * (width - cropWidth + 1));
@@ -352,11 +371,16 @@ async function writeRotatedCrop(image: Upright, degrees: number, target: string)
   const radians = (Math.abs(degrees) * Math.PI) / 180;
   const cos = Math.cos(radians);
   const sin = Math.sin(radians);
-  const scale = Math.min(width / (width * cos + height * sin), height / (width * sin + height * cos));
+  const scale = Math.min(
+    width / (width * cos + height * sin),
+    height / (width * sin + height * cos),
+  );
   const cropWidth = Math.floor(width * scale) - 2;
   const cropHeight = Math.floor(height * scale) - 2;
   const { info } = rotated;
-  await sharp(rotated.data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+  await sharp(rotated.data, {
+    raw: { width: info.width, height: info.height, channels: info.channels },
+  })
     .extract({
       left: Math.floor((info.width - cropWidth) / 2),
       top: Math.floor((info.height - cropHeight) / 2),
@@ -390,7 +414,10 @@ const WATERMARK_TEXTS = ['© 2024 Doppel', 'SAMPLE', 'photo: J. Smith', '@doppel
 function watermarkSvg(width: number, height: number, rng: () => number): string {
   const text = WATERMARK_TEXTS[Math.floor(rng() * WATERMARK_TEXTS.length)];
   // Glyphs of this font are about 0.6 em wide; keep the text within 80% of the width.
-  const fontSize = Math.max(8, Math.round(Math.min(height * 0.1, (width * 0.8) / (text.length * 0.6))));
+  const fontSize = Math.max(
+    8,
+    Math.round(Math.min(height * 0.1, (width * 0.8) / (text.length * 0.6))),
+  );
   const spots = [
     { x: width * 0.04, y: height * 0.96 - fontSize * 0.2, anchor: 'start' },
     { x: width * 0.96, y: height * 0.96 - fontSize * 0.2, anchor: 'end' },

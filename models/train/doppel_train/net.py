@@ -85,6 +85,8 @@ class ShallowBranch(nn.Module):
     """
 
     def __init__(self, size, factor, channels, grid):
+        # Limitation: the max-pool kernel is fixed for one input side, so a network exported for
+        # 160 px only accepts 160 px inputs (the card states the size the app must feed).
         super().__init__()
         self.factor = factor
         side = size // factor

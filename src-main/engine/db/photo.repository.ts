@@ -24,7 +24,8 @@ export interface PhotoRow {
   burst_id: string | null;
   content_id: string | null;
   exif_fields: number;
-  status: 'pending' | 'ok' | 'problem' | 'missing';
+  /** `ignored`: not an image and not named like one (a video, a PDF...): skipped quietly. */
+  status: 'pending' | 'ok' | 'problem' | 'ignored' | 'missing';
   problem_code: ProblemCode | null;
   problem_detail: string | null;
   last_scan_id: number | null;
@@ -77,6 +78,9 @@ export class PhotoRepository {
         `UPDATE photos SET content_hash = @hash, format = @format, status = 'problem',
            problem_code = @code, problem_detail = @detail
          WHERE id = @id`,
+      ),
+      setIgnored: db.prepare(
+        `UPDATE photos SET status = 'ignored', problem_code = NULL, problem_detail = NULL WHERE id = ?`,
       ),
       upsertProblemPath: db.prepare(
         `INSERT INTO photos (path, path_bytes, size, mtime_ms, status, problem_code, problem_detail, last_scan_id)
@@ -144,6 +148,11 @@ export class PhotoRepository {
       hash: extra.hash ?? null,
       format: extra.format ?? null,
     });
+  }
+
+  /** Marks a file that is neither an image nor named like one; rescans skip it after one stat. */
+  setIgnored(id: number): void {
+    this.stmts.setIgnored.run(id);
   }
 
   /** Records a problem found for a path that is not a readable file (a loop, a vanished folder). */

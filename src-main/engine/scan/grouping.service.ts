@@ -2,9 +2,9 @@
  * Turns cached features into embeddings (through the current head) and embeddings into stored
  * groups. Runs after every scan and whenever thresholds or the head change; never decodes.
  */
-import type { GroupKind } from '../../contract/types';
 import { applyHead } from '../../core/head';
 import { groupPhotos, type GroupingThresholds, type VectorSet } from '../../core/grouping';
+import { listViews, photoDistance } from '../../core/neighbors';
 import type { PhotoRepository, PhotoRow, StoredGroup } from '../db/photo.repository';
 import type { LoadedModel } from '../ml';
 import type { CompanionRepository } from '../db/companion.repository';
@@ -90,12 +90,22 @@ export function rebuildGroups(
   const embeddings = repo.allEmbeddings(model.head.version);
   const usable = contents.filter((c) => embeddings.get(c.hash)?.has('identity'));
   const set = toVectorSet(usable, embeddings, model.head.outDims);
+  const expand = (members: number[], distances: number[]): StoredGroup['members'] =>
+    members.flatMap((c, i) => usable[c].photos.map((p) => ({ photoId: p.id, distance: distances[i] })));
   for (const group of groupPhotos(set, thresholds)) {
-    const members = group.members.flatMap((contentIndex, i) =>
-      usable[contentIndex].photos.map((p) => ({ photoId: p.id, distance: group.distances[i] })),
-    );
     const memberPhotos = group.members.flatMap((c) => usable[c].photos);
-    groups.push({ kind: group.kind as GroupKind, label: burstLabel(memberPhotos), members });
+    groups.push({
+      kind: group.kind,
+      label: burstLabel(memberPhotos),
+      members: expand(group.members, group.distances),
+    });
+    // A near-duplicate set inside a same-scene group is also listed as its own near-duplicate
+    // group, so plans (which act on near-duplicates by default) still see it.
+    for (const nearSet of group.nearDuplicateSets ?? []) {
+      const views = listViews(set);
+      const distances = nearSet.map((c) => photoDistance(set, nearSet[0], c, views));
+      groups.push({ kind: 'near-duplicate', label: null, members: expand(nearSet, distances) });
+    }
   }
   joinEditedVersions(groups, bundles, usable, set);
   groups.push(...rawPairGroups(allPhotos, bundles, embeddings, model.head.outDims));

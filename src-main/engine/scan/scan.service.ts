@@ -13,9 +13,9 @@ import { viewOf } from '../../core/views';
 import type { ViewName } from '../../core/model-card';
 import type { Db } from '../db/database';
 import { PhotoRepository, type PhotoMetaColumns } from '../db/photo.repository';
-import { decodePhoto, type PhotoMeta } from '../decode/decode';
+import { decodePhoto, sniffFormat, type PhotoMeta } from '../decode/decode';
 import { walk, type WalkEntry } from '../fs/walk';
-import { planFolder } from '../../core/bundles';
+import { isImageName, planFolder } from '../../core/bundles';
 import { CompanionRepository } from '../db/companion.repository';
 import { createLogger } from '../log/logger';
 import { createEmbedder, type Embedder, type LoadedModel } from '../ml';
@@ -76,7 +76,7 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
   const views = card.views as ViewName[];
 
   const companions = new CompanionRepository(db);
-  const { work, seen, unchanged } = await collectWork(
+  const { work, seen, unchanged, unchangedIgnored } = await collectWork(
     repo,
     companions,
     absRoots,
@@ -87,7 +87,11 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
     threads: opts.threads,
   });
   try {
-    for (const warning of embedder.warnings) log.warn(warning);
+    // `auto` falling back to the CPU is expected on most machines: the summary names the provider.
+    for (const warning of embedder.warnings) {
+      if ((opts.provider ?? 'auto') === 'auto') log.info(warning);
+      else log.warn(warning);
+    }
     const stats = await processWork(repo, work, embedder, views, opts);
     const rehashed = await embedMissingFeatures(repo, embedder, views, opts);
     opts.onProgress?.({ phase: 'grouping', done: 0, total: 1 });
@@ -101,11 +105,13 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
     );
     opts.onProgress?.({ phase: 'done', done: 1, total: 1 });
     const problems = repo.listProblems().filter((p) => absRoots.some((r) => isUnder(p.path, r)));
+    const ignored = stats.ignored + unchangedIgnored;
     return {
-      photos: seen.size,
+      photos: seen.size - ignored,
       embedded: stats.embedded + rehashed,
       reused: stats.reused,
-      unchanged,
+      ignored,
+      unchanged: unchanged - unchangedIgnored,
       skipped: problems.length,
       problems: problems.map((p) => ({
         path: p.path,
@@ -158,7 +164,7 @@ async function collectWork(
   roots: string[],
   scanId: number,
   opts: ScanOptions,
-): Promise<{ work: WorkItem[]; seen: Set<number>; unchanged: number }> {
+): Promise<{ work: WorkItem[]; seen: Set<number>; unchanged: number; unchangedIgnored: number }> {
   const folders = new Map<string, WalkFile[]>();
   let problems: { path: string; code: ProblemCode; detail: string }[] = [];
   let count = 0;
@@ -178,6 +184,7 @@ async function collectWork(
   const work: WorkItem[] = [];
   const seen = new Set<number>();
   let unchanged = 0;
+  let unchangedIgnored = 0;
   for (const files of folders.values()) {
     const byName = new Map(files.map((f) => [path.basename(f.path), f]));
     const plan = planFolder([...byName.keys()]);
@@ -189,11 +196,12 @@ async function collectWork(
           existing !== undefined &&
           existing.size === entry.size &&
           existing.mtime_ms === entry.mtimeMs &&
-          (existing.status === 'ok' || existing.status === 'problem');
+          (existing.status === 'ok' || existing.status === 'problem' || existing.status === 'ignored');
         let id: number;
         if (isUnchanged) {
           id = existing.id;
           unchanged += 1;
+          if (existing.status === 'ignored') unchangedIgnored += 1;
         } else {
           id = repo.upsertPending(existing, entry, scanId);
           work.push({ id, path: entry.path, pathBytes: entry.pathBytes });
@@ -217,11 +225,57 @@ async function collectWork(
     for (const p of problems) repo.recordPathProblem(p.path, p.code, p.detail, scanId);
   });
   problems = [];
-  return { work, seen, unchanged };
+  return { work, seen, unchanged, unchangedIgnored };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancellationError();
+}
+
+/** Bytes read first to tell an image from anything else, before reading a whole video. */
+const SNIFF_BYTES = 64 * 1024;
+
+type ReadOutcome =
+  | { kind: 'file'; buf: Buffer }
+  | { kind: 'ignored' }
+  | { kind: 'problem'; code: ProblemCode; detail: string };
+
+/**
+ * Reads a file once: its first bytes decide whether it is an image at all (a video or a document
+ * beside the photos is skipped without reading it whole); an image is then read to the end into
+ * the same buffer, which both the hash and the decoder use.
+ */
+async function readPhotoFile(item: WorkItem): Promise<ReadOutcome> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(item.pathBytes, 'r');
+    const { size } = await handle.stat();
+    if (size === 0) return { kind: 'problem', code: 'EMPTY_FILE', detail: PROBLEM_CATALOG.EMPTY_FILE };
+    const buf = Buffer.allocUnsafe(size);
+    let filled = (await handle.read(buf, 0, Math.min(size, SNIFF_BYTES), 0)).bytesRead;
+    if (!looksLikeImage(buf.subarray(0, filled))) {
+      if (!isImageName(path.basename(item.path))) return { kind: 'ignored' };
+      return { kind: 'problem', code: 'UNKNOWN_FORMAT', detail: PROBLEM_CATALOG.UNKNOWN_FORMAT };
+    }
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { kind: 'file', buf: buf.subarray(0, filled) };
+  } catch (err) {
+    return { kind: 'problem', ...readProblem(err as NodeJS.ErrnoException) };
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** True when the first bytes are those of an image container Doppel may decode. */
+function looksLikeImage(head: Buffer): boolean {
+  if (sniffFormat(head) !== null) return true;
+  // A TIFF-structured file whose IFDs lie beyond the first bytes still starts with its byte order.
+  const magic = head.toString('latin1', 0, 4);
+  return magic === 'II*\0' || magic === 'MM\0*';
 }
 
 /** Maps a failed read to the problem a person understands. */
@@ -261,7 +315,7 @@ async function processWork(
   embedder: Embedder,
   views: ViewName[],
   opts: ScanOptions,
-): Promise<{ embedded: number; reused: number }> {
+): Promise<{ embedded: number; reused: number; ignored: number }> {
   const { card } = opts.model;
   const size = card.input.size;
   const pending: PendingInput[] = [];
@@ -269,6 +323,7 @@ async function processWork(
   const writes: (() => void)[] = [];
   let embedded = 0;
   let reused = 0;
+  let ignored = 0;
   let done = 0;
   let embedChain: Promise<void> = Promise.resolve();
 
@@ -286,18 +341,17 @@ async function processWork(
   };
 
   const handle = async (item: WorkItem): Promise<void> => {
-    let buf: Buffer;
-    try {
-      buf = await fs.promises.readFile(item.pathBytes);
-    } catch (err) {
-      const p = readProblem(err as NodeJS.ErrnoException);
-      writes.push(() => repo.setProblem(item.id, p.code, p.detail));
+    const read = await readPhotoFile(item);
+    if (read.kind === 'problem') {
+      writes.push(() => repo.setProblem(item.id, read.code, read.detail));
       return;
     }
-    if (buf.length === 0) {
-      writes.push(() => repo.setProblem(item.id, 'EMPTY_FILE', PROBLEM_CATALOG.EMPTY_FILE));
+    if (read.kind === 'ignored') {
+      ignored += 1;
+      writes.push(() => repo.setIgnored(item.id));
       return;
     }
+    const buf = read.buf;
     const hash = crypto.createHash('sha256').update(buf).digest('hex');
     const twin = repo.findOkByHash(hash);
     const known = repo.hasFeatures(hash, card.networkVersion, views) || inFlightHashes.has(hash);
@@ -353,7 +407,7 @@ async function processWork(
   } finally {
     flushWrites();
   }
-  return { embedded, reused };
+  return { embedded, reused, ignored };
 }
 
 /**

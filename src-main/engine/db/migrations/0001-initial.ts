@@ -19,7 +19,7 @@ export function migration0001(db: Database.Database): void {
       burst_id TEXT,
       content_id TEXT,
       exif_fields INTEGER NOT NULL DEFAULT 0,
-      status TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'problem', 'missing')),
+      status TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'problem', 'ignored', 'missing')),
       problem_code TEXT,
       problem_detail TEXT,
       last_scan_id INTEGER

@@ -6,11 +6,13 @@ import type Database from 'better-sqlite3';
 
 export function migration0002(db: Database.Database): void {
   db.exec(`
+    -- An apply (kind trash or move) or an undo. pid tells a reconcile whether the run's process
+    -- is still alive (then its entries are left alone) or was killed (then they are resolved).
     CREATE TABLE action_runs (
       id INTEGER PRIMARY KEY,
       started_at TEXT NOT NULL,
       finished_at TEXT,
-      kind TEXT NOT NULL CHECK (kind IN ('trash', 'move')),
+      kind TEXT NOT NULL CHECK (kind IN ('trash', 'move', 'undo')),
       move_to TEXT,
       plan_path TEXT,
       pid INTEGER NOT NULL,
@@ -37,8 +39,9 @@ export function migration0002(db: Database.Database): void {
       mtime_ms REAL,
       content_hash TEXT,
       prior_status TEXT,
+      undo_run_id INTEGER REFERENCES action_runs (id),
       state TEXT NOT NULL CHECK (state IN
-        ('planned', 'moving', 'done', 'failed', 'skipped', 'undoing', 'undone')),
+        ('planned', 'moving', 'done', 'failed', 'skipped', 'undoing', 'undone', 'gone')),
       outcome TEXT,
       reason TEXT,
       created_at TEXT NOT NULL,

@@ -2,8 +2,12 @@
 import type Database from 'better-sqlite3';
 import { migration0001 } from './0001-initial';
 import { migration0002 } from './0002-journal';
+import { migration0003 } from './0003-labels';
+import { migration0004 } from './0004-bundles';
 
 export const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   migration0001,
   migration0002,
+  migration0003,
+  migration0004,
 ];

@@ -1,0 +1,111 @@
+/** `doppel label`: tell Doppel which photos match, one triplet or a file at a time. */
+import { Command, Option } from 'commander';
+import { AppError } from '../../contract/errors';
+import { LabelRepository } from '../../engine/learn/label.repository';
+import {
+  addTriplet,
+  exportLabelsToFile,
+  importLabelsFromFile,
+  markNotDuplicate,
+  type LabelChange,
+} from '../../engine/learn/labels.service';
+import { openDbFromOptions, printResult } from '../context';
+
+interface LabelOptions {
+  db?: string;
+  query?: string;
+  better?: string;
+  worse?: string;
+  notDuplicate?: string[];
+  import?: string;
+  export?: string;
+  json?: boolean;
+}
+
+const ACTIONS = '--query A --better B --worse C, --not-duplicate A B, --import FILE or --export FILE';
+
+export function register(program: Command): void {
+  program
+    .command('label')
+    .description('label photos: B is a better match for A than C, or A and B are not duplicates')
+    .option('--db <file>', 'database file')
+    .option('--query <photo>', 'the photo being matched (A)')
+    .option('--better <photo>', 'the photo that matches it better (B)')
+    .option('--worse <photo>', 'the photo that matches it worse (C)')
+    .addOption(new Option('--not-duplicate <photos...>', 'two photos that are not duplicates'))
+    .option('--import <file>', 'add labels from a JSON file: [{"query","better","worse"},...]')
+    .option('--export <file>', 'write every label and not-duplicate pair to a JSON file')
+    .option('--json', 'print JSON')
+    .action((opts: LabelOptions) => {
+      const action = chooseAction(opts);
+      const { db } = openDbFromOptions(opts);
+      try {
+        const change = runAction(db, action, opts);
+        const repo = new LabelRepository(db);
+        const total = { labels: repo.countLabels(), pairs: repo.listNotDuplicates().length };
+        const result = { action, ...(action === 'export' ? { exported: change } : { added: change }), total };
+        printResult(result, Boolean(opts.json), () => formatChange(action, change, total));
+      } finally {
+        db.close();
+      }
+    });
+}
+
+type Action = 'triplet' | 'not-duplicate' | 'import' | 'export';
+
+/** The one action the options ask for; AppError when none or several are given. */
+function chooseAction(opts: LabelOptions): Action {
+  const tripletParts = [opts.query, opts.better, opts.worse].filter((v) => v !== undefined).length;
+  const asked: [Action, string][] = [];
+  if (tripletParts > 0) asked.push(['triplet', '--query']);
+  if (opts.notDuplicate) asked.push(['not-duplicate', '--not-duplicate']);
+  if (opts.import) asked.push(['import', '--import']);
+  if (opts.export) asked.push(['export', '--export']);
+  if (asked.length === 0) {
+    throw new AppError('BAD_ARGUMENT', { name: 'doppel label', given: 'no action', accepted: ACTIONS });
+  }
+  if (asked.length > 1) throw new AppError('OPTIONS_CONFLICT', { a: asked[0][1], b: asked[1][1] });
+  const [action] = asked[0];
+  if (action === 'triplet' && tripletParts !== 3) {
+    const missing = ['query', 'better', 'worse'].filter((k) => opts[k as 'query'] === undefined);
+    throw new AppError('BAD_ARGUMENT', {
+      name: '--query/--better/--worse',
+      given: `no --${missing.join(' or --')}`,
+      accepted: 'all three photos together',
+    });
+  }
+  if (action === 'not-duplicate' && opts.notDuplicate!.length !== 2) {
+    throw new AppError('BAD_ARGUMENT', {
+      name: '--not-duplicate',
+      given: `${opts.notDuplicate!.length} photo(s)`,
+      accepted: 'exactly two photos',
+    });
+  }
+  return action;
+}
+
+function runAction(db: Parameters<typeof addTriplet>[0], action: Action, opts: LabelOptions): LabelChange {
+  switch (action) {
+    case 'triplet':
+      return addTriplet(db, { query: opts.query!, better: opts.better!, worse: opts.worse! });
+    case 'not-duplicate':
+      return markNotDuplicate(db, opts.notDuplicate![0], opts.notDuplicate![1]);
+    case 'import':
+      return importLabelsFromFile(db, opts.import!);
+    case 'export':
+      return exportLabelsToFile(db, opts.export!);
+    default: {
+      const unknown: never = action;
+      throw new Error(`Unhandled label action: ${String(unknown)}`);
+    }
+  }
+}
+
+function formatChange(action: Action, change: LabelChange, total: { labels: number; pairs: number }): string {
+  const stored = `${total.labels} labels and ${total.pairs} not-duplicate pairs stored.`;
+  if (action === 'export') {
+    return `Exported ${change.labels} labels and ${change.pairs} not-duplicate pairs.\n`;
+  }
+  const changed = change.changed ? ` ${change.changed} left out (the photo's content changed since the export).` : '';
+  return `Added ${change.labels} labels and ${change.pairs} not-duplicate pairs.${changed} ${stored}\n`;
+}

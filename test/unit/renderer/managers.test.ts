@@ -1,0 +1,207 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../../src-renderer/lib/api';
+import {
+  GroupsManager,
+  REGROUP_DEBOUNCE_MS,
+} from '../../../src-renderer/managers/groups-manager.svelte';
+import { LibraryManager } from '../../../src-renderer/managers/library-manager.svelte';
+import { NoticeManager } from '../../../src-renderer/managers/notice-manager.svelte';
+import { MAX_ZOOM, ReviewManager } from '../../../src-renderer/managers/review-manager.svelte';
+import { fakeApi } from './fake-transport';
+import { group, groupList, photo } from './fixtures';
+
+describe('GroupsManager', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('filters the list by kind, path text and minimum size', async () => {
+    const { api, transport } = fakeApi();
+    transport.answer('app:groups:list', () => groupList(30));
+    const groups = new GroupsManager(api, new NoticeManager());
+    await groups.load();
+    expect(groups.visible).toHaveLength(30);
+    groups.kind = 'exact';
+    expect(groups.visible.every((g) => g.kind === 'exact')).toBe(true);
+    expect(groups.visible).toHaveLength(10);
+    groups.kind = 'all';
+    groups.query = 'BEACH';
+    expect(groups.visible).toHaveLength(15);
+    groups.minCount = 5;
+    expect(groups.visible.every((g) => g.count >= 5 && g.coverPath.includes('beach'))).toBe(true);
+  });
+
+  it('regroups through the engine once the slider rests, with near never above similar', async () => {
+    const { api, transport } = fakeApi();
+    transport.answer('app:groups:list', () => groupList(3));
+    transport.answer('app:groups:regroup', (p) => ({ ...groupList(1), thresholds: p }));
+    const groups = new GroupsManager(api, new NoticeManager());
+    await groups.load();
+    expect(groups.similar).toBe(0.7);
+    groups.setSimilar(0.5);
+    groups.setSimilar(0.2);
+    expect(transport.callsTo('app:groups:regroup')).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(REGROUP_DEBOUNCE_MS + 10);
+    expect(transport.callsTo('app:groups:regroup')).toEqual([{ nearDuplicate: 0.2, similar: 0.2 }]);
+    expect(groups.list.groups).toHaveLength(1);
+  });
+
+  it('reloads when the engine says groups changed', async () => {
+    const { api, transport } = fakeApi();
+    let n = 2;
+    transport.answer('app:groups:list', () => groupList(n));
+    const groups = new GroupsManager(api, new NoticeManager());
+    await groups.load();
+    n = 5;
+    transport.emit('app:groups:changed', { reason: 'action' });
+    await vi.waitFor(() => expect(groups.list.groups).toHaveLength(5));
+  });
+});
+
+describe('ReviewManager', () => {
+  function setup(photos = [photo(1), photo(2), photo(3)]) {
+    const { api, transport } = fakeApi();
+    const notices = new NoticeManager();
+    transport.answer('app:groups:get', () => group(7, photos));
+    transport.answer('app:actions:apply', (p) => ({
+      runId: 1,
+      outcomes: photos
+        .filter((x) => !(p as { keep: number[] }).keep.includes(x.id))
+        .map((x) => ({ path: x.path, outcome: 'trashed' })),
+      groupsChanged: true,
+    }));
+    transport.answer('app:actions:undo', () => ({
+      runId: 2,
+      outcomes: [{ path: '/lib/photo-2.jpg', outcome: 'restored' }],
+      groupsChanged: true,
+    }));
+    transport.answer('app:labels:add', () => ({ explicit: 1, implicit: 0 }));
+    return { review: new ReviewManager(api, notices), transport, notices };
+  }
+
+  it('preselects the engine keep suggestion and compares the second photo', async () => {
+    const { review } = setup();
+    await review.open([5, 7, 9], 7);
+    expect(review.index).toBe(1);
+    expect(review.keep).toEqual([1]);
+    expect(review.compared?.id).toBe(2);
+    expect(review.trashCount).toBe(2);
+  });
+
+  it('trashes the copies not kept, through the actions channel', async () => {
+    const { review, transport } = setup();
+    await review.open([7], 7);
+    await review.apply('trash');
+    expect(transport.callsTo('app:actions:apply')).toEqual([
+      { groupId: 7, keep: [1], mode: 'trash', confirmedLoseAll: false },
+    ]);
+  });
+
+  it('asks before a group would lose every copy, and sends the confirmation', async () => {
+    const { review, transport } = setup();
+    await review.open([7], 7);
+    review.toggleKeep(1);
+    expect(review.keep).toEqual([]);
+    await review.apply('trash');
+    expect(review.pendingConfirm).toEqual({ mode: 'trash', count: 3 });
+    expect(transport.callsTo('app:actions:apply')).toHaveLength(0);
+    review.cancelConfirm();
+    await review.apply('trash');
+    await review.apply('trash', true);
+    const calls = transport.callsTo('app:actions:apply') as { confirmedLoseAll: boolean }[];
+    expect(calls).toHaveLength(1);
+    expect(calls[0].confirmedLoseAll).toBe(true);
+  });
+
+  it('undoes through the engine', async () => {
+    const { review, transport } = setup();
+    await review.open([7], 7);
+    await review.undo();
+    expect(transport.callsTo('app:actions:undo')).toHaveLength(1);
+  });
+
+  it('shares one zoom and pan between panes, clamped to its limits', async () => {
+    const { review } = setup();
+    await review.open([7], 7);
+    review.panBy(10, 10);
+    expect(review.view).toEqual({ scale: 1, x: 0, y: 0 });
+    for (let i = 0; i < 20; i += 1) review.zoomBy(2);
+    expect(review.view.scale).toBe(MAX_ZOOM);
+    review.panBy(15, -5);
+    expect(review.view.x).toBe(15);
+    expect(review.view.y).toBe(-5);
+    review.zoomBy(0.001);
+    expect(review.view).toEqual({ scale: 1, x: 0, y: 0 });
+  });
+
+  it('sends a label once a better and a worse match are marked', async () => {
+    const { review, transport } = setup();
+    await review.open([7], 7);
+    await review.mark(2, 'better');
+    expect(transport.callsTo('app:labels:add')).toHaveLength(0);
+    await review.mark(3, 'worse');
+    expect(transport.callsTo('app:labels:add')).toEqual([{ query: 1, better: 2, worse: 3 }]);
+    expect(review.better).toBeNull();
+  });
+
+  it('cycles the compared photo with the arrow steps', async () => {
+    const { review } = setup();
+    await review.open([7], 7);
+    review.selectPhoto(1);
+    expect(review.compared?.id).toBe(3);
+    review.selectPhoto(1);
+    expect(review.compared?.id).toBe(1);
+  });
+});
+
+describe('LibraryManager', () => {
+  it('follows scan job events and reloads problems when a scan is done', async () => {
+    const { api, transport } = fakeApi();
+    let problems = 0;
+    transport.answer('app:problems:list', () => ({
+      problems: Array.from({ length: problems }, (_, i) => ({
+        path: `/lib/bad-${i}`,
+        code: 'TRUNCATED',
+        reason: 'cut short',
+      })),
+    }));
+    const library = new LibraryManager(api, new NoticeManager());
+    const job = {
+      id: 'j',
+      kind: 'scan' as const,
+      state: 'running' as const,
+      phase: 'reading',
+      done: 5,
+      total: 10,
+      rate: 2,
+      etaSeconds: 2.5,
+      startedAt: '',
+    };
+    transport.emit('app:job:updated', job);
+    expect(library.isScanning).toBe(true);
+    problems = 2;
+    transport.emit('app:job:updated', { ...job, state: 'done' });
+    expect(library.isScanning).toBe(false);
+    await vi.waitFor(() => expect(library.problems).toHaveLength(2));
+  });
+
+  it('shows the catalog message when a folder cannot be added', async () => {
+    const { api, transport } = fakeApi();
+    transport.answer('app:library:add-folder', () => {
+      throw { code: 'FOLDER_NOT_FOUND', message: 'Folder not found: /nope' };
+    });
+    const notices = new NoticeManager();
+    const library = new LibraryManager(api, notices);
+    expect(await library.addFolder('/nope')).toBe(false);
+    expect(notices.notices[0]).toMatchObject({ kind: 'error', text: 'Folder not found: /nope' });
+  });
+});
+
+describe('Api', () => {
+  it('turns an error envelope into ApiError with its code', async () => {
+    const { api } = fakeApi();
+    await expect(api.call('app:library:get', {})).rejects.toBeInstanceOf(ApiError);
+    await expect(api.call('app:library:get', {})).rejects.toMatchObject({
+      code: 'UNKNOWN_CHANNEL',
+    });
+  });
+});
