@@ -3,7 +3,7 @@
  * function per contract channel. The page never sees ipcRenderer; channels and events outside the
  * contract do not exist on the bridge.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { CHANNELS, EVENT_NAMES, type Channel, type EventName } from './contract/ipc';
 
 const api = Object.fromEntries(
@@ -18,5 +18,7 @@ contextBridge.exposeInMainWorld('doppel', {
     ipcRenderer.on(name, wrapped);
     return () => ipcRenderer.removeListener(name, wrapped);
   },
+  /** The path of a file or folder dropped on the page (Electron no longer exposes File.path). */
+  pathForFile: (file: File) => webUtils.getPathForFile(file),
   mediaUrl: (file: string) => `doppel-media://media/?path=${encodeURIComponent(String(file))}`,
 });

@@ -40,7 +40,9 @@ export function isTrustedSender(event: IpcMainInvokeEvent, window: BrowserWindow
   if (!window || !frame || event.sender !== window.webContents) return false;
   if (frame !== window.webContents.mainFrame) return false;
   try {
-    return new URL(frame.url).origin === APP_ORIGIN;
+    // Node's URL gives custom schemes the origin "null", so compare scheme and host instead.
+    const url = new URL(frame.url);
+    return `${url.protocol}//${url.host}` === APP_ORIGIN;
   } catch {
     return false;
   }

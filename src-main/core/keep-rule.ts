@@ -5,7 +5,15 @@
 import type { GroupKind } from '../contract/types';
 
 /** The criteria a user may reorder with `--prefer`; listed in their default order. */
-export const KEEP_CRITERIA = ['resolution', 'size', 'format', 'exif', 'sharpness', 'date'] as const;
+export const KEEP_CRITERIA = [
+  'resolution',
+  'bundle',
+  'size',
+  'format',
+  'exif',
+  'sharpness',
+  'date',
+] as const;
 export type KeepCriterion = (typeof KEEP_CRITERIA)[number];
 export const DEFAULT_KEEP_ORDER: readonly KeepCriterion[] = KEEP_CRITERIA;
 
@@ -18,6 +26,11 @@ export interface KeepCandidate {
   height: number | null;
   /** File size in bytes. */
   size: number;
+  /**
+   * Bytes of the files that travel with this copy (its RAW half, XMP/AAE edits, Live Photo video);
+   * 0 or absent for a lone file. The `bundle` criterion prefers the copy carrying more of them.
+   */
+  companionBytes?: number;
   /** Content type detected from the bytes (`jpeg`, `heic`, `raw`...), null when unknown. */
   format: string | null;
   /** How many metadata (EXIF) fields the file carries. */
@@ -58,9 +71,11 @@ export interface KeepOptions {
  * Ranks the copies of one group and decides which to keep.
  *
  * The rule, in order:
- * 1. Copies are ranked by the criteria in `order` (default: resolution, file size, format, EXIF
- *    completeness, sharpness, capture date); the first criterion that differs decides.
+ * 1. Copies are ranked by the criteria in `order` (default: resolution, bundle, file size, format,
+ *    EXIF completeness, sharpness, capture date); the first criterion that differs decides.
  *    - resolution: more pixels (width x height; a RAW file's sensor size) wins; unknown is lowest.
+ *    - bundle: the copy carrying more companion data wins (a JPEG with its RAW and XMP edits over
+ *      a lone JPEG).
  *    - size: the larger file wins (less compression, more data).
  *    - format: RAW > HEIC > JPEG > WebP/AVIF > PNG > other formats > PNG screenshots (a PNG whose
  *      name says screenshot).
@@ -154,6 +169,8 @@ function compareBy(criterion: KeepCriterion, a: KeepCandidate, b: KeepCandidate)
   switch (criterion) {
     case 'resolution':
       return pixels(b) - pixels(a);
+    case 'bundle':
+      return (b.companionBytes ?? 0) - (a.companionBytes ?? 0);
     case 'size':
       return b.size - a.size;
     case 'format':
@@ -225,6 +242,8 @@ function bestPhrase(criterion: KeepCriterion, c: KeepCandidate): string {
   switch (criterion) {
     case 'resolution':
       return `highest resolution ${dims(c)}`;
+    case 'bundle':
+      return `carries the most companion data (${formatBytes(c.companionBytes ?? 0)} of RAW, edits or video)`;
     case 'size':
       return `largest file (${formatBytes(c.size)})`;
     case 'format':
@@ -244,6 +263,8 @@ function worsePhrase(criterion: KeepCriterion, c: KeepCandidate, best: KeepCandi
   switch (criterion) {
     case 'resolution':
       return `lower resolution (${dims(c)} vs ${dims(best)})`;
+    case 'bundle':
+      return `fewer companion files (${formatBytePair(c.companionBytes ?? 0, best.companionBytes ?? 0)} of RAW, edits or video)`;
     case 'size':
       return `smaller file (${formatBytePair(c.size, best.size)})`;
     case 'format':

@@ -359,21 +359,22 @@ function sendIndexMissing(res: http.ServerResponse, dir: string): void {
 }
 
 /**
- * Measures this thread's event-loop delay. The histogram restarts when a scan starts, so its
- * figures describe the scan (the moment the UI most needs this thread free).
+ * Measures this thread's event-loop delay. The histogram restarts when a scan starts, and its
+ * figures are frozen when the scan ends, so they describe the scan (the moment the UI most needs
+ * this thread free) and nothing after it. While a scan runs, the figures so far are reported.
  */
 function trackLoopDelay(engine: EngineClient): { report: () => LoopDelayReport; stop: () => void } {
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   let scans = 0;
-  let scanning = false;
+  let frozen: LoopDelayReport | null = null;
   const runningScans = new Set<string>();
-  const report = (): LoopDelayReport => ({
+  const live = (): LoopDelayReport => ({
     maxMs: round(histogram.max / 1e6),
     p99Ms: round(histogram.percentile(99) / 1e6),
     meanMs: round(histogram.mean / 1e6),
     scans,
-    scanning,
+    scanning: runningScans.size > 0,
   });
   engine.on('app:job:updated', (job: JobDto) => {
     if (job.kind !== 'scan') return;
@@ -381,18 +382,21 @@ function trackLoopDelay(engine: EngineClient): { report: () => LoopDelayReport; 
     if (active && !runningScans.has(job.id)) {
       runningScans.add(job.id);
       scans += 1;
-      scanning = true;
+      frozen = null;
       histogram.reset();
     }
     if (!active && runningScans.delete(job.id)) {
-      scanning = false;
-      const r = report();
+      frozen = live();
       process.stderr.write(
-        `doppel serve: scan ${job.state}; event-loop delay on the serving thread: max ${r.maxMs} ms, p99 ${r.p99Ms} ms\n`,
+        `doppel serve: scan ${job.state}; event-loop delay on the serving thread: ` +
+          `max ${frozen.maxMs} ms, p99 ${frozen.p99Ms} ms\n`,
       );
     }
   });
-  return { report, stop: () => histogram.disable() };
+  return {
+    report: () => (runningScans.size > 0 || !frozen ? live() : { ...frozen, scans }),
+    stop: () => histogram.disable(),
+  };
 }
 
 function round(n: number): number {

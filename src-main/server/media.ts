@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MediaResolution } from './protocol';
 
-/** Content types for the formats a browser can draw, by extension. */
+/**
+ * Content types by extension. Limitation: files are served as they are, full size; a browser
+ * cannot draw HEIC or RAW, so those show no preview in review (their metadata still shows).
+ */
 export const MEDIA_TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
@@ -50,7 +53,11 @@ export async function resolveMediaPath(
   return { ok: true, path: real, size: stat.size };
 }
 
-/** The checks that need no disk access; exported for tests. */
+/**
+ * The checks that need no disk access; exported for tests.
+ * Limitation: a file whose real name contains `%` followed by two hex digits is refused too (it
+ * cannot be told apart from a second encoding layer), so such a photo shows no preview.
+ */
 export function checkLexically(
   requested: string,
   roots: readonly string[],

@@ -9,7 +9,11 @@ import { loadModel } from '../engine/ml/model-loader';
 import { scanLibrary } from '../engine/scan/scan.service';
 import { SCAN_CONTROL, type ScanWorkerData, type ScanWorkerMessage } from './scan.worker-types';
 
-/** Progress messages sent at most this often, so a fast scan cannot flood the host. */
+/**
+ * Progress messages sent at most this often, so a fast scan cannot flood the host.
+ * Limitation: a pause takes effect at the scan's next progress point (the next file read or the
+ * next embedded batch), so the batch on the network when the user pauses still finishes.
+ */
 const PROGRESS_EVERY_MS = 100;
 
 async function run(data: ScanWorkerData): Promise<ScanWorkerMessage> {

@@ -29,6 +29,7 @@ export interface PreloadBridge {
   api: { [C in Channel]: (payload: unknown) => Promise<Envelope<unknown>> };
   on<E extends EventName>(name: E, listener: (payload: EventMap[E]) => void): () => void;
   mediaUrl(path: string): string;
+  pathForFile(file: File): string;
 }
 
 /** The transport both modes implement. */
@@ -37,6 +38,8 @@ export interface Transport {
   invoke(channel: Channel, payload: unknown): Promise<Envelope<unknown>>;
   subscribe<E extends EventName>(name: E, listener: (payload: EventMap[E]) => void): () => void;
   mediaUrl(path: string): string;
+  /** The path of a dropped file or folder; null where the page cannot know it (a browser). */
+  pathForFile(file: File): string | null;
 }
 
 const TOKEN_KEY = 'doppel.token';
@@ -78,6 +81,7 @@ export function createHttpTransport(win: Window = window): Transport {
       return () => source?.removeEventListener(name, handler as EventListener);
     },
     mediaUrl: (path) => `/media?path=${encodeURIComponent(path)}`,
+    pathForFile: () => null,
   };
 }
 
@@ -88,6 +92,7 @@ export function createBridgeTransport(bridge: PreloadBridge): Transport {
     invoke: (channel, payload) => bridge.api[channel](payload),
     subscribe: (name, listener) => bridge.on(name, listener),
     mediaUrl: (path) => bridge.mediaUrl(path),
+    pathForFile: (file) => bridge.pathForFile(file) || null,
   };
 }
 
@@ -117,6 +122,10 @@ export class Api {
 
   mediaUrl(path: string): string {
     return this.transport.mediaUrl(path);
+  }
+
+  pathForFile(file: File): string | null {
+    return this.transport.pathForFile(file);
   }
 }
 

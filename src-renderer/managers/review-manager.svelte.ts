@@ -140,11 +140,12 @@ export class ReviewManager {
       });
       this.lastResult = result;
       const done = result.outcomes.filter((o) => o.outcome === 'trashed' || o.outcome === 'moved');
-      this.notices.info(
-        `${done.length} of ${result.outcomes.length} photos ${mode === 'trash' ? 'sent to the trash' : 'moved'}.`,
-      );
-      for (const o of result.outcomes.filter((x) => x.detail && !done.includes(x))) {
-        this.notices.error(new Error(`${o.path}: ${o.detail}`));
+      const verb = mode === 'trash' ? 'sent to the trash' : 'moved';
+      this.notices.info(`${done.length} ${done.length === 1 ? 'photo' : 'photos'} ${verb}.`);
+      for (const o of result.outcomes.filter(
+        (x) => x.outcome === 'skipped' || x.outcome === 'failed',
+      )) {
+        this.notices.error(new Error(`${o.path}: ${o.detail ?? o.outcome}`));
       }
     } catch (err) {
       this.notices.error(err);
@@ -163,7 +164,11 @@ export class ReviewManager {
     try {
       const result = await this.api.call('app:actions:undo', {});
       this.lastResult = null;
-      this.notices.info(`Undone: ${result.outcomes.length} photos put back.`);
+      const restored = result.outcomes.filter((o) => o.outcome === 'restored').length;
+      this.notices.info(`Undone: ${restored} ${restored === 1 ? 'photo' : 'photos'} put back.`);
+      for (const o of result.outcomes.filter((x) => x.outcome !== 'restored')) {
+        this.notices.error(new Error(`${o.path}: ${o.detail ?? o.outcome}`));
+      }
     } catch (err) {
       this.notices.error(err);
     } finally {

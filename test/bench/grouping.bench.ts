@@ -211,16 +211,27 @@ function knnRecall(
   let hits = 0;
   let total = 0;
   for (const q of sample) {
-    const exact: { j: number; d: number }[] = [];
+    const best: { j: number; d: number }[] = [];
     for (let j = 0; j < set.count; j++) {
-      if (j !== q) exact.push({ j, d: photoDistanceSquared(set, views, q, j) });
+      if (j === q) continue;
+      const d = photoDistanceSquared(set, views, q, j);
+      if (best.length === k && d >= best[k - 1].d) continue;
+      if (best.length === k) best.pop();
+      let at = best.length;
+      while (at > 0 && best[at - 1].d > d) at--;
+      best.splice(at, 0, { j, d });
     }
-    exact.sort((a, b) => a.d - b.d || a.j - b.j);
-    const truth = new Set(exact.slice(0, k).map((e) => e.j));
+    const truth = new Set(best.map((e) => e.j));
     total += truth.size;
     for (const n of lists[q]) if (truth.has(n.index)) hits++;
   }
   return hits / total;
+}
+
+/** CPU seconds of this process (all its threads) since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
 }
 
 function seconds(start: bigint): number {
@@ -250,15 +261,19 @@ export async function measureSize(
   log('synthetic generation s', +seconds(t).toFixed(2));
 
   t = process.hrtime.bigint();
+  let cpu = process.cpuUsage();
   const pairs = await findPairsWithinParallel(set, radius, { threads: 2 });
   const groups = groupPhotos(set, BENCH_THRESHOLDS, { pairs });
   log('neighbours+grouping s (2 threads)', +seconds(t).toFixed(2), countKinds(groups));
+  log('neighbours+grouping CPU s (2 threads)', +cpuSeconds(cpu).toFixed(2));
   log('pairs within similar', pairs.neighbors.length / 2);
 
   if (options.singleThread) {
     t = process.hrtime.bigint();
+    cpu = process.cpuUsage();
     const single = groupPhotos(set, BENCH_THRESHOLDS);
     log('neighbours+grouping s (1 thread)', +seconds(t).toFixed(2), countKinds(single));
+    log('neighbours+grouping CPU s (1 thread)', +cpuSeconds(cpu).toFixed(2));
   }
 
   t = process.hrtime.bigint();
@@ -276,8 +291,13 @@ export async function measureSize(
   if (count <= 200_000) {
     const k = 10;
     t = process.hrtime.bigint();
+    cpu = process.cpuUsage();
     const lists = findNeighbors(set, k);
-    log(`k-NN (k=${k}) s (1 thread)`, +seconds(t).toFixed(2));
+    log(
+      `k-NN (k=${k}) s (1 thread)`,
+      +seconds(t).toFixed(2),
+      `${cpuSeconds(cpu).toFixed(2)} CPU s`,
+    );
     log(`k-NN recall@${k}`, +knnRecall(set, k, lists, sample.slice(0, 300)).toFixed(4));
   }
   log('peak RSS MB', Math.round(process.resourceUsage().maxRSS / 1024));

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src-main/engine/db/database';
 import { buildPlan } from '../../src-main/engine/actions/plan.service';
@@ -165,13 +166,29 @@ interface RunOutcome {
 }
 
 /** Runs the CLI; kills it with SIGKILL after `killAfterMs` when given. */
+/** When to kill: a fixed time after spawning, or a time after the run's journal row appears. */
+type KillAt = { afterSpawnMs: number } | { afterRunStartMs: number };
+
+function maxRunId(dbFile: string): number {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return (
+      db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM action_runs').get() as { id: number }
+    ).id;
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs the CLI; kills it with SIGKILL at `kill` when given. */
 function runCli(
   lib: Lib,
   args: string[],
   env: Record<string, string>,
-  killAfterMs?: number,
+  kill?: KillAt,
 ): Promise<RunOutcome> {
   const started = Date.now();
+  const baseline = kill && 'afterRunStartMs' in kill ? maxRunId(lib.dbFile) : 0;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--db', lib.dbFile], {
       env: {
@@ -184,11 +201,21 @@ function runCli(
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const timers: NodeJS.Timeout[] = [];
+    if (kill && 'afterSpawnMs' in kill) {
+      timers.push(setTimeout(() => child.kill('SIGKILL'), kill.afterSpawnMs));
+    } else if (kill) {
+      // Poll the journal (WAL lets a reader in while the CLI writes) for the run to begin.
+      const poll = setInterval(() => {
+        if (maxRunId(lib.dbFile) === baseline) return;
+        clearInterval(poll);
+        timers.push(setTimeout(() => child.kill('SIGKILL'), kill.afterRunStartMs));
+      }, 3);
+      timers.push(poll);
+    }
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      clearTimeout(timer);
+      timers.forEach((t) => clearTimeout(t));
       if (signal === null && code !== 0)
         reject(new Error(`doppel ${args[0]} exited ${code}: ${stderr}`));
       else resolve({ killed: signal === 'SIGKILL', exitCode: code, ms: Date.now() - started });
@@ -327,9 +354,19 @@ describe('doppel apply killed with SIGKILL at random points', () => {
     // Calibrate: how long a whole run takes, so kills spread over the run rather than the start-up.
     const full = await runCli(lib, ['apply', '--plan', lib.planFile, '--yes', '--json'], delayEnv);
     expect(reconcileNow(lib).away).toBe(lib.bundles.flat().length);
-    await runCli(lib, ['undo', '--all'], {});
+    const fullUndo = await runCli(lib, ['undo', '--all'], delayEnv);
     expectAllBack(lib);
-    const startup = (await runCli(lib, ['undo', '--last', '1'], {})).ms;
+    const startup = Math.min(
+      (await runCli(lib, ['undo', '--last', '1'], {})).ms,
+      (await runCli(lib, ['undo', '--last', '1'], {})).ms,
+    );
+    // Most kills land a random time after the run has begun (measured from its journal row, so
+    // a slow start-up under load does not matter); a quarter are timed from the spawn and may
+    // fall before the run starts, which must be harmless too.
+    const killWithin = (ms: number): KillAt =>
+      random() < 0.75
+        ? { afterRunStartMs: Math.round(random() * Math.max(50, (ms - startup) * 1.1)) }
+        : { afterSpawnMs: Math.round(startup * 0.5 + random() * ms) };
 
     const stats = {
       iterations: 0,
@@ -343,7 +380,7 @@ describe('doppel apply killed with SIGKILL at random points', () => {
     const t0 = Date.now();
     for (let i = 0; i < ITERATIONS && Date.now() - t0 < TIME_BUDGET_MS; i++) {
       const mode = modes[Math.floor(random() * modes.length)];
-      const killAt = Math.round(startup * 0.9 + random() * (full.ms * 1.05 - startup * 0.9));
+      const killAt = killWithin(full.ms);
       const run = await runCli(
         lib,
         ['apply', '--plan', lib.planFile, '--yes', '--json', ...mode.args],
@@ -358,12 +395,12 @@ describe('doppel apply killed with SIGKILL at random points', () => {
       if (away > 0 && away < lib.bundles.flat().length) stats.partlyDone += 1;
       stats.rolledBack += report.rolledBack;
 
-      if (random() < 0.3 && away > 0) {
+      if (random() < 0.4 && away > 0) {
         const undo = await runCli(
           lib,
           ['undo', '--all'],
           { ...mode.env, ...delayEnv },
-          Math.round(startup * 0.8 + random() * 400),
+          killWithin(fullUndo.ms),
         );
         if (undo.killed) stats.undoKilled += 1;
         reconcileNow(lib);
@@ -372,7 +409,7 @@ describe('doppel apply killed with SIGKILL at random points', () => {
       expectAllBack(lib);
     }
     console.log(
-      `crash test (seed ${SEED}): full run ${full.ms} ms, start-up ${startup} ms; ` +
+      `crash test (seed ${SEED}): full apply ${full.ms} ms, full undo ${fullUndo.ms} ms, start-up ${startup} ms; ` +
         `${stats.iterations} kills: ${stats.killedMidRun} mid-run, ${stats.settledMidStep} with files mid-step, ` +
         `${stats.partlyDone} with part of the plan done, ${stats.finishedBeforeKill} finished before the kill; ` +
         `${stats.rolledBack} bundle files put back; ${stats.undoKilled} undos killed too; ${Date.now() - t0} ms`,

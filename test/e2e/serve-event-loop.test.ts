@@ -55,8 +55,8 @@ interface Job {
     const stream = fetch(`${serve.origin}/api/events`, {
       headers: { 'x-doppel-token': serve.token },
       signal: controller.signal,
-    }).then(
-      async (r) => {
+    })
+      .then(async (r) => {
         const reader = r.body!.getReader();
         let text = '';
         for (;;) {
@@ -67,9 +67,9 @@ interface Job {
             events.push(JSON.parse(m[1]));
           text = text.slice(text.lastIndexOf('\n\n') + 2);
         }
-      },
-      () => undefined,
-    );
+      })
+      // The stream is aborted on purpose once the scan ends.
+      .catch(() => undefined);
 
     const started = await callApi<Job>(serve, 'app:scan:start');
     expect(started.ok).toBe(true);

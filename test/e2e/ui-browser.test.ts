@@ -114,6 +114,25 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
     expect(Number(exact?.match(/\d+/)?.[0])).toBeGreaterThanOrEqual(1);
     await expect(page.getByTestId('reclaimable').textContent()).resolves.toMatch(/reclaimed: \d/);
     await shot('2-groups');
+
+    // The similarity slider regroups live through the engine.
+    const similarCount = async (): Promise<number> =>
+      Number(
+        (await page.getByRole('button', { name: /^Similar/ }).textContent())?.match(/\d+/)?.[0],
+      );
+    expect(await similarCount()).toBe(1);
+    await step('regroup', async () => {
+      await page.getByLabel('Similarity threshold').fill('0.3');
+      await expect.poll(similarCount).toBe(0);
+    });
+    const regrouped = await callApi<{ thresholds: { similar: number } }>(
+      serve,
+      'app:groups:list',
+      {},
+    );
+    expect(regrouped.value.thresholds.similar).toBeCloseTo(0.3);
+    await page.getByLabel('Similarity threshold').fill('0.8');
+    await expect.poll(similarCount).toBe(1);
   });
 
   it('opens an exact group, compares side by side, trashes the copy and undoes it', async () => {
@@ -139,7 +158,7 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
     expect(before).toHaveLength(2);
     await step('trash', async () => {
       await page.keyboard.press('t');
-      await page.getByText(/1 of 1 photos sent to the trash/).waitFor();
+      await page.getByText('1 photo sent to the trash.').waitFor();
     });
     const remaining = [lib.original, lib.exactCopy].filter((f) => fs.existsSync(f));
     expect(remaining).toHaveLength(1);
@@ -150,7 +169,7 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
 
     await step('undo', async () => {
       await page.keyboard.press('u');
-      await page.getByText(/Undone: 1 photos put back/).waitFor();
+      await page.getByText('Undone: 1 photo put back.').waitFor();
     });
     expect(fs.existsSync(trashed)).toBe(true);
   });
@@ -158,9 +177,10 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
   it('asks before removing every copy of a group', async () => {
     await page.getByRole('button', { name: 'Groups' }).click();
     await page.locator('button.group[data-kind="exact"]').first().click();
+    await expect.poll(() => page.getByTestId('photo-card').count()).toBe(2);
     const keepBoxes = page.getByTestId('photo-card').getByRole('checkbox');
     for (const box of await keepBoxes.all()) if (await box.isChecked()) await box.uncheck();
-    await page.keyboard.press('t');
+    await page.getByRole('button', { name: 'Trash 2 not kept' }).click();
     await page.getByRole('alertdialog').waitFor();
     await shot('5-confirm-lose-all');
     await page.getByRole('button', { name: 'Keep them' }).click();
@@ -178,7 +198,9 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
     await page.getByRole('button', { name: 'Groups' }).click();
     await page.getByRole('button', { name: /^All/ }).click();
     await page.locator(`button.group[data-kind="${distinct!.kind}"]`).first().click();
+    await page.getByText(`${distinct!.kind}, ${distinct!.count} photos`).waitFor();
     const cards = page.getByTestId('photo-card');
+    await expect.poll(() => cards.count()).toBe(distinct!.count);
     // The exact copy shares the reference's bytes and cannot be a partner: pick other photos.
     const candidates: number[] = [];
     for (let i = 1; i < (await cards.count()); i += 1) {
@@ -189,11 +211,67 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
     await cards.nth(candidates[1]).getByRole('button', { name: 'Worse match' }).click();
     await page.getByText(/Label saved \(1 in all\)/).waitFor();
     await page.getByRole('button', { name: 'Settings' }).click();
-    await expect(page.getByTestId('label-count').textContent()).resolves.toMatch(
-      /^\s*1 labels from you/,
-    );
+    await expect
+      .poll(() => page.getByTestId('label-count').textContent())
+      .toMatch(/^\s*1 labels from you/);
     await expect(page.getByTestId('provider-in-use').textContent()).resolves.toMatch(/In use: cpu/);
     await shot('6-settings-learning');
+  });
+
+  it('retrains from labels, shows the before/after figure and lists head versions', async () => {
+    const list = await callApi<{ groups: { id: number; kind: string }[] }>(
+      serve,
+      'app:groups:list',
+      {},
+    );
+    const similar = list.value.groups.find((g) => g.kind === 'similar')!;
+    const detail = await callApi<{ photos: { id: number; distance: number }[] }>(
+      serve,
+      'app:groups:get',
+      {
+        groupId: similar.id,
+      },
+    );
+    // Distinct contents only (one photo per distance), ranked by the model's own distances.
+    const seen = new Set<number>();
+    const photos = detail.value.photos.filter((p) => !seen.has(p.distance) && seen.add(p.distance));
+    expect(photos.length).toBeGreaterThanOrEqual(4);
+    // A user who disagrees with the model: for the reference photo, the farther of two photos is
+    // the better match. Consistent labels the shipped head ranks wrong, so a retrain can win.
+    photos.sort((a, b) => a.distance - b.distance);
+    let added = 0;
+    for (let near = 1; near < photos.length; near += 1) {
+      for (let far = near + 1; far < photos.length; far += 1) {
+        const r = await callApi(serve, 'app:labels:add', {
+          query: photos[0].id,
+          better: photos[far].id,
+          worse: photos[near].id,
+        });
+        if (r.ok) added += 1;
+      }
+    }
+    expect(added).toBeGreaterThanOrEqual(6);
+    await page.getByRole('button', { name: 'Library' }).click();
+    await step('retrain', async () => {
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByRole('button', { name: 'Retrain' }).click();
+      await page
+        .getByRole('figure', { name: 'Held-out accuracy before and after' })
+        .waitFor({ timeout: 120_000 });
+    });
+    const caption = await page
+      .getByRole('figure', { name: 'Held-out accuracy before and after' })
+      .textContent();
+    expect(caption).toMatch(/Before[\s\S]*After[\s\S]*(Adopted as version \d+|Not adopted: .+)/);
+    await shot('7-retrained');
+    if (/Adopted/.test(caption ?? '')) {
+      await page
+        .getByRole('listitem')
+        .filter({ hasText: 'v1' })
+        .getByRole('button', { name: 'Revert to this' })
+        .click();
+      await page.getByText('v1 (in use)').waitFor();
+    }
   });
 
   it('reports the serving thread never blocked for 100 ms during the scan', async () => {

@@ -23,7 +23,15 @@ import { createEmbedder, loadModel, type LoadedModel } from '../../src-main/engi
 import { createRng, findRepoRoot, seedOf, shuffled } from './util';
 
 /** Edits an edited copy may get; geometric flips are left out (the evaluation uses the identity view). */
-export const EDIT_KINDS = ['jpeg', 'crop', 'resize', 'rotate', 'colour', 'grey', 'letterbox'] as const;
+export const EDIT_KINDS = [
+  'jpeg',
+  'crop',
+  'resize',
+  'rotate',
+  'colour',
+  'grey',
+  'letterbox',
+] as const;
 export type EditKind = (typeof EDIT_KINDS)[number];
 
 export interface GenericBuildOptions {
@@ -66,7 +74,10 @@ export async function editPhoto(input: Buffer, kind: EditKind, rng: () => number
     }
     case 'resize': {
       const scale = 0.3 + rng() * 0.4;
-      return image.resize(Math.max(16, Math.round(width * scale))).jpeg({ quality: 85 }).toBuffer();
+      return image
+        .resize(Math.max(16, Math.round(width * scale)))
+        .jpeg({ quality: 85 })
+        .toBuffer();
     }
     case 'rotate':
       return image
@@ -75,7 +86,11 @@ export async function editPhoto(input: Buffer, kind: EditKind, rng: () => number
         .toBuffer();
     case 'colour':
       return image
-        .modulate({ brightness: 0.75 + rng() * 0.5, saturation: 0.6 + rng() * 0.8, hue: Math.round(rng() * 30 - 15) })
+        .modulate({
+          brightness: 0.75 + rng() * 0.5,
+          saturation: 0.6 + rng() * 0.8,
+          hue: Math.round(rng() * 30 - 15),
+        })
         .jpeg({ quality: 90 })
         .toBuffer();
     case 'grey':
@@ -126,7 +141,9 @@ export async function buildGenericTriplets(opts: GenericBuildOptions): Promise<G
   }
   const count = rows.length / 3;
   if (count < opts.count) {
-    throw new Error(`only ${count} of ${opts.count} triplets could be made (${skipped.length} photos failed)`);
+    throw new Error(
+      `only ${count} of ${opts.count} triplets could be made (${skipped.length} photos failed)`,
+    );
   }
   const dims = model.card.output.dims;
   const data = new Float32Array(rows.length * dims);
@@ -136,7 +153,13 @@ export async function buildGenericTriplets(opts: GenericBuildOptions): Promise<G
     seed,
     edits,
   });
-  return { count, bytes: header.bytes, skipped, edits, shippedAccuracy: shippedAccuracy(model, opts.outDir) };
+  return {
+    count,
+    bytes: header.bytes,
+    skipped,
+    edits,
+    shippedAccuracy: shippedAccuracy(model, opts.outDir),
+  };
 }
 
 /** Features of the query, its edited copy and the negative; a string says why it failed. */
@@ -166,7 +189,10 @@ async function embedTriplet(
     if (!decoded.ok) return `${decoded.code}: ${decoded.detail}`;
     rgbs.push(decoded.rgb);
   }
-  const features = await embedder.features(toInputTensor(rgbs, size, card.input.mean, card.input.std), 3);
+  const features = await embedder.features(
+    toInputTensor(rgbs, size, card.input.mean, card.input.std),
+    3,
+  );
   const dims = card.output.dims;
   return [0, 1, 2].map((r) => features.slice(r * dims, (r + 1) * dims));
 }
@@ -175,7 +201,11 @@ function shippedAccuracy(model: LoadedModel, dir: string): number {
   const loaded = loadGenericTriplets(dir, model.card.networkVersion, model.card.output.dims);
   if (!loaded.ok) throw new Error(loaded.reason);
   const { set } = loaded;
-  const { y } = normaliseRows(linearRows(model.head, set.features, set.rows), set.rows, model.head.outDims);
+  const { y } = normaliseRows(
+    linearRows(model.head, set.features, set.rows),
+    set.rows,
+    model.head.outDims,
+  );
   return rankingAccuracy(y, model.head.outDims, set, model.card.thresholds.similar);
 }
 
@@ -197,15 +227,21 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const root = findRepoRoot(__dirname);
   const modelDir = path.resolve(argValue(args, '--model') ?? path.join(root, 'models'));
-  const holdout = path.resolve(argValue(args, '--holdout') ?? path.join(root, 'models', 'train', 'holdout.txt'));
-  const data = path.resolve(argValue(args, '--data') ?? path.join(root, '..', 'shared', 'datasets', 'train'));
+  const holdout = path.resolve(
+    argValue(args, '--holdout') ?? path.join(root, 'models', 'train', 'holdout.txt'),
+  );
+  const data = path.resolve(
+    argValue(args, '--data') ?? path.join(root, '..', 'shared', 'datasets', 'train'),
+  );
   const outDir = path.resolve(argValue(args, '--out') ?? modelDir);
   const count = Number(argValue(args, '--count') ?? 150);
   if (!fs.existsSync(holdout)) throw new Error(`hold-out list not found: ${holdout}`);
   if (!fs.existsSync(data)) throw new Error(`training photos not found: ${data}`);
   const rels = readHoldoutList(holdout);
   const photos = rels.map((r) => path.join(data, r)).filter((p) => fs.existsSync(p));
-  process.stderr.write(`${photos.length} of ${rels.length} hold-out photos found; building ${count} triplets\n`);
+  process.stderr.write(
+    `${photos.length} of ${rels.length} hold-out photos found; building ${count} triplets\n`,
+  );
   const started = performance.now();
   const result = await buildGenericTriplets({
     modelDir,

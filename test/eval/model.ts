@@ -4,8 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ViewName } from '../../src-main/core/model-card';
-import { applyHead, euclidean } from '../../src-main/core/head';
+import { applyHead } from '../../src-main/core/head';
 import { toInputTensor } from '../../src-main/core/preprocess';
+import { listViews, photoDistanceSquared, type VectorSet } from '../../src-main/core/vector-set';
 import { viewOf } from '../../src-main/core/views';
 import { decodePhoto } from '../../src-main/engine/decode/decode';
 import { createEmbedder, defaultModelDir, loadModel } from '../../src-main/engine/ml';
@@ -116,28 +117,39 @@ async function embedBatch(
 }
 
 /**
- * The app's distance as a scoring method: the smallest Euclidean distance between any view of one
- * photo and the identity view of the other, taken both ways (Infinity when either failed).
+ * The app's own view-aware distance (core/vector-set photoDistance: the smallest Euclidean
+ * distance between any view of one photo and the identity view of the other, both ways) as a
+ * scoring method; Infinity where either photo failed to decode.
  */
 export function createModelMethod(
   embeddings: Embeddings,
   thresholds: { nearDuplicate: number; similar: number },
 ): Method {
-  const { dims, vectors } = embeddings;
-  const viewCount = embeddings.views.length;
+  const set = toVectorSet(embeddings);
+  const views = listViews(set);
+  const failed = embeddings.vectors.map((v) => v === null);
   return {
     name: 'model',
     nearDuplicate: thresholds.nearDuplicate,
     similar: thresholds.similar,
-    distance(i, j) {
-      const a = vectors[i];
-      const b = vectors[j];
-      if (!a || !b) return Infinity;
-      let best = Infinity;
-      for (let v = 0; v < viewCount; v++) {
-        best = Math.min(best, euclidean(a, b, v * dims, 0, dims), euclidean(b, a, v * dims, 0, dims));
-      }
-      return best;
-    },
+    distance: (i, j) =>
+      failed[i] || failed[j] ? Infinity : Math.sqrt(photoDistanceSquared(set, views, i, j)),
   };
+}
+
+/** Identity rows in `data`, every other view as an extra row of its photo (zeros where failed). */
+function toVectorSet(embeddings: Embeddings): VectorSet {
+  const { dims, vectors } = embeddings;
+  const extraViews = embeddings.views.length - 1;
+  const data = new Float32Array(vectors.length * dims);
+  const owners = new Int32Array(vectors.length * extraViews);
+  const viewData = new Float32Array(vectors.length * extraViews * dims);
+  vectors.forEach((vector, i) => {
+    for (let v = 0; v < extraViews; v++) owners[i * extraViews + v] = i;
+    if (!vector) return;
+    data.set(vector.subarray(0, dims), i * dims);
+    viewData.set(vector.subarray(dims), i * extraViews * dims);
+  });
+  const views = extraViews > 0 ? { photo: owners, data: viewData } : undefined;
+  return { dims, count: vectors.length, data, views };
 }

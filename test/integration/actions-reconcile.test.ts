@@ -193,6 +193,29 @@ describe('reconcileJournal', () => {
     expect(photoStatus(lib.db, photo.photoId)).toBe('ok');
   });
 
+  it('finishes bringing back a bundle when an undo was killed between two of its files', () => {
+    const photo = stage('m.jpg', 'done');
+    const runId = entryOf(photo.id).run_id;
+    const companion = stage('m.jpg.xmp', 'done', { runId });
+    for (const s of [photo, companion]) {
+      writeTrashInfo(s.infoPath, s.source, new Date());
+      fs.renameSync(s.source, s.dest);
+    }
+    journal.finishRun(runId, 'completed');
+    const undoRun = journal.startRun('undo');
+    lib.db.prepare('UPDATE action_runs SET pid = ?').run(DEAD_PID);
+    journal.beginUndo(photo.id, undoRun);
+    fs.renameSync(photo.dest, photo.source);
+    fs.rmSync(photo.infoPath);
+    journal.markUndone(entryOf(photo.id));
+
+    const report = reconcileJournal(lib.db);
+    expect(report).toMatchObject({ settled: 0, rolledBack: 1, interruptedRuns: 1 });
+    expect(fs.readFileSync(companion.source)).toEqual(companion.bytes);
+    expect(fs.existsSync(companion.dest) || fs.existsSync(companion.infoPath)).toBe(false);
+    expect(entryOf(companion.id).state).toBe('undone');
+  });
+
   it('leaves alone the entries of a process that is still running', () => {
     const s = stage('k.jpg', 'moving', { pid: process.pid });
     fs.linkSync(s.source, s.dest);

@@ -42,7 +42,13 @@ export function shippedHead(seed = 1): Head {
       weight[o * FEATURE_DIMS + k] = (g() * scale) / Math.sqrt(SCENE_DIMS);
     }
   }
-  return { version: HEAD_VERSION, inDims: FEATURE_DIMS, outDims: EMBED_DIMS, weight, bias: new Float32Array(EMBED_DIMS) };
+  return {
+    version: HEAD_VERSION,
+    inDims: FEATURE_DIMS,
+    outDims: EMBED_DIMS,
+    weight,
+    bias: new Float32Array(EMBED_DIMS),
+  };
 }
 
 export type PhotoKind = 'original' | 'edited' | 'burst';
@@ -68,8 +74,10 @@ export function makeScenes(scenes: number, seed: number): SyntheticPhoto[] {
     const make = (kind: PhotoKind): SyntheticPhoto => {
       const f = new Float32Array(FEATURE_DIMS);
       for (let k = 0; k < SCENE_DIMS; k++) f[k] = scene[k] + (kind === 'original' ? 0 : 0.05 * g());
-      for (let k = 0; k < BURST_DIMS; k++) f[SCENE_DIMS + k] = kind === 'burst' ? burst[k] + 2 * g() : burst[k];
-      for (let k = 0; k < EDIT_DIMS; k++) f[SCENE_DIMS + BURST_DIMS + k] = kind === 'edited' ? g() : 0;
+      for (let k = 0; k < BURST_DIMS; k++)
+        f[SCENE_DIMS + k] = kind === 'burst' ? burst[k] + 2 * g() : burst[k];
+      for (let k = 0; k < EDIT_DIMS; k++)
+        f[SCENE_DIMS + BURST_DIMS + k] = kind === 'edited' ? g() : 0;
       return { name: `scene${String(s).padStart(3, '0')}-${kind}`, scene: s, kind, features: f };
     };
     photos.push(make('original'), make('edited'), make('burst'));
@@ -99,7 +107,11 @@ export function seedLibrary(db: Db, root: string, photos: SyntheticPhoto[]): Map
     for (const photo of photos) {
       const file = path.join(root, `${photo.name}.jpg`);
       fs.writeFileSync(file, photo.name);
-      const id = repo.upsertPending(undefined, { path: file, pathBytes: Buffer.from(file), size: 10, mtimeMs: 1 }, scanId);
+      const id = repo.upsertPending(
+        undefined,
+        { path: file, pathBytes: Buffer.from(file), size: 10, mtimeMs: 1 },
+        scanId,
+      );
       repo.setOk(id, hashOf(photo), {
         format: 'jpeg',
         width: 100,
@@ -137,7 +149,13 @@ export function syntheticCard(networkBytes: Uint8Array, headBytes: Uint8Array): 
       trimBorders: false,
     },
     output: { name: 'features', dims: FEATURE_DIMS },
-    head: { file: 'head.bin', version: HEAD_VERSION, inDims: FEATURE_DIMS, outDims: EMBED_DIMS, sha256: sha(headBytes) },
+    head: {
+      file: 'head.bin',
+      version: HEAD_VERSION,
+      inDims: FEATURE_DIMS,
+      outDims: EMBED_DIMS,
+      sha256: sha(headBytes),
+    },
     views: ['identity'],
     thresholds: { nearDuplicate: 0.35, similar: 0.6 },
     training: { gap: 0.2 },
@@ -149,9 +167,15 @@ export function syntheticCard(networkBytes: Uint8Array, headBytes: Uint8Array): 
  * the network) plus generic triplets made from `genericPhotos` (original, edited copy, and the
  * original of the next scene). Returns the loaded model.
  */
-export function writeSyntheticModel(dir: string, head: Head, genericPhotos: SyntheticPhoto[]): LoadedModel {
+export function writeSyntheticModel(
+  dir: string,
+  head: Head,
+  genericPhotos: SyntheticPhoto[],
+): LoadedModel {
   fs.mkdirSync(dir, { recursive: true });
-  const network = new TextEncoder().encode('placeholder network: learning reads cached features only');
+  const network = new TextEncoder().encode(
+    'placeholder network: learning reads cached features only',
+  );
   const headBytes = new Uint8Array((head.weight.length + head.bias.length) * 4);
   const view = new DataView(headBytes.buffer);
   [...head.weight, ...head.bias].forEach((v, i) => view.setFloat32(i * 4, v, true));

@@ -21,7 +21,10 @@ describe('migration 0003-labels', () => {
 
     expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect({ photos: dump(db, 'photos'), settings: dump(db, 'settings') }).toEqual(before);
-    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all();
+    const tables = db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+      .pluck()
+      .all();
     expect(tables).toEqual(expect.arrayContaining(['labels', 'not_duplicate_pairs', 'heads']));
     db.close();
   });

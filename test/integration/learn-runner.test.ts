@@ -15,7 +15,12 @@ import {
   loadGenericTriplets,
   writeGenericTriplets,
 } from '../../src-main/engine/learn/generic-triplets';
-import { backendLinearOps, createHeadBackend, embedRows, type HeadBackend } from '../../src-main/engine/learn/head-runner';
+import {
+  backendLinearOps,
+  createHeadBackend,
+  embedRows,
+  type HeadBackend,
+} from '../../src-main/engine/learn/head-runner';
 import { gaussian } from './learn-fixtures';
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -37,7 +42,12 @@ describe('head runner on onnxruntime', () => {
   });
 
   it('computes X W^T + b like JavaScript', async () => {
-    const head = { inDims: 37, outDims: 11, weight: randomArray(37 * 11, 1), bias: randomArray(11, 2) };
+    const head = {
+      inDims: 37,
+      outDims: 11,
+      weight: randomArray(37 * 11, 1),
+      bias: randomArray(11, 2),
+    };
     const x = randomArray(5 * 37, 3);
     const fast = await ort.linear(head, x, 5);
     const slow = linearRows(head, x, 5);
@@ -56,7 +66,13 @@ describe('head runner on onnxruntime', () => {
   });
 
   it('embeds rows to unit length and keeps a zero row zero', async () => {
-    const head = { version: 'h', inDims: 4, outDims: 3, weight: randomArray(12, 6), bias: new Float32Array(3) };
+    const head = {
+      version: 'h',
+      inDims: 4,
+      outDims: 3,
+      weight: randomArray(12, 6),
+      bias: new Float32Array(3),
+    };
     const x = Float32Array.from([1, 2, 3, 4, 0, 0, 0, 0]);
     const y = await embedRows(ort, head, x, 2);
     expect(Math.hypot(y[0], y[1], y[2])).toBeCloseTo(1, 6);
@@ -64,7 +80,12 @@ describe('head runner on onnxruntime', () => {
   });
 
   it('trains to the same head through onnxruntime as through JavaScript', async () => {
-    const anchor = { inDims: 12, outDims: 5, weight: randomArray(60, 7), bias: new Float32Array(5) };
+    const anchor = {
+      inDims: 12,
+      outDims: 5,
+      weight: randomArray(60, 7),
+      bias: new Float32Array(5),
+    };
     const x = randomArray(9 * 12, 8);
     const set = {
       features: x,
@@ -75,7 +96,14 @@ describe('head runner on onnxruntime', () => {
       worse: Int32Array.from([2, 5, 8, 0]),
       weight: Float32Array.from([1, 1, 0.5, 1]),
     };
-    const opts = { margin: 0.3, virtualDistance: 1, lambda: 0.01, anchor, steps: 40, learningRate: 0.01 };
+    const opts = {
+      margin: 0.3,
+      virtualDistance: 1,
+      lambda: 0.01,
+      anchor,
+      steps: 40,
+      learningRate: 0.01,
+    };
     const viaOrt = await fitHead(anchor, set, { ...opts, linear: backendLinearOps(ort, x, 9, 12) });
     const viaJs = await fitHead(anchor, set, opts);
     expect(viaOrt.loss).toBeCloseTo(viaJs.loss, 4);
@@ -97,7 +125,9 @@ describe('generic evaluation file', () => {
     for (let r = 0; r < 4; r++) {
       const max = Math.max(...Array.from(rows.subarray(r * 50, r * 50 + 50), Math.abs));
       for (let k = 0; k < 50; k++) {
-        expect(Math.abs(features[r * 50 + k] - rows[r * 50 + k])).toBeLessThanOrEqual(max / 254 + 1e-6);
+        expect(Math.abs(features[r * 50 + k] - rows[r * 50 + k])).toBeLessThanOrEqual(
+          max / 254 + 1e-6,
+        );
       }
     }
   });
@@ -112,7 +142,12 @@ describe('generic evaluation file', () => {
     const loaded = loadGenericTriplets(dir, 'net-a', 8);
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
-    expect(loaded.header).toMatchObject({ count: 2, dims: 8, networkVersion: 'net-a', file: GENERIC_DATA_FILE });
+    expect(loaded.header).toMatchObject({
+      count: 2,
+      dims: 8,
+      networkVersion: 'net-a',
+      file: GENERIC_DATA_FILE,
+    });
     expect(Array.from(loaded.set.query)).toEqual([0, 3]);
     expect(Array.from(loaded.set.better)).toEqual([1, 4]);
     expect(Array.from(loaded.set.worse)).toEqual([2, 5]);
@@ -125,8 +160,14 @@ describe('generic evaluation file', () => {
     const bytes = fs.readFileSync(data);
     bytes[10] ^= 0xff;
     fs.writeFileSync(data, bytes);
-    expect(loadGenericTriplets(dir, 'net-a', 8)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not match its header/) });
+    expect(loadGenericTriplets(dir, 'net-a', 8)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/does not match its header/),
+    });
     fs.rmSync(path.join(dir, GENERIC_HEADER_FILE));
-    expect(loadGenericTriplets(dir, 'net-a', 8)).toMatchObject({ ok: false, reason: expect.stringMatching(/ships no generic evaluation set/) });
+    expect(loadGenericTriplets(dir, 'net-a', 8)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/ships no generic evaluation set/),
+    });
   });
 });

@@ -19,7 +19,11 @@ import {
   refreshForHead,
   switchHead,
 } from '../../src-main/engine/learn/head.service';
-import { LabelRepository, excludedPairs, type PhotoRef } from '../../src-main/engine/learn/label.repository';
+import {
+  LabelRepository,
+  excludedPairs,
+  type PhotoRef,
+} from '../../src-main/engine/learn/label.repository';
 import {
   addTriplet,
   exportLabels,
@@ -69,22 +73,37 @@ interface Library {
 /** A library of `labelledScenes + unlabelledScenes` scenes, scanned and embedded by the shipped head. */
 async function library(labelledScenes: number, unlabelledScenes = 40): Promise<Library> {
   const labelled = makeScenes(labelledScenes, 7);
-  const unlabelled = makeScenes(unlabelledScenes, 99).map((p) => ({ ...p, name: `other-${p.name}`, scene: p.scene + 1000 }));
+  const unlabelled = makeScenes(unlabelledScenes, 99).map((p) => ({
+    ...p,
+    name: `other-${p.name}`,
+    scene: p.scene + 1000,
+  }));
   const model = writeSyntheticModel(path.join(tmp, 'model'), shippedHead(1), makeScenes(60, 555));
   const paths = seedLibrary(db, path.join(tmp, 'photos'), [...labelled, ...unlabelled]);
   await refreshForHead(db, model);
-  return { model, labelled, unlabelled, paths, ref: (p) => ({ hash: hashOf(p), path: paths.get(p.name)! }) };
+  return {
+    model,
+    labelled,
+    unlabelled,
+    paths,
+    ref: (p) => ({ hash: hashOf(p), path: paths.get(p.name)! }),
+  };
 }
 
 /** Burst-frame triplets (original, edited copy, other burst frame) of `photos`. */
-function burstTriplets(photos: SyntheticPhoto[]): [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][] {
+function burstTriplets(
+  photos: SyntheticPhoto[],
+): [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][] {
   const out: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][] = [];
   for (let i = 0; i < photos.length; i += 3) out.push([photos[i], photos[i + 1], photos[i + 2]]);
   return out;
 }
 
 /** Share of `triplets` the stored embeddings of `head` rank right (edited copy closer than the burst frame). */
-function storedAccuracy(headVersion: string, triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][]): number {
+function storedAccuracy(
+  headVersion: string,
+  triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][],
+): number {
   const emb = new PhotoRepository(db).allEmbeddings(headVersion);
   const rows = triplets.flat();
   const y = new Float64Array(rows.length * EMBED_DIMS);
@@ -94,7 +113,10 @@ function storedAccuracy(headVersion: string, triplets: [SyntheticPhoto, Syntheti
 }
 
 /** Pairs (original, burst frame) of `triplets` that share a stored group. */
-function groupedBurstPairs(triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][], paths: Map<string, string>): number {
+function groupedBurstPairs(
+  triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][],
+  paths: Map<string, string>,
+): number {
   const groupOf = new Map<string, Set<number>>();
   new PhotoRepository(db).listGroups().forEach((g) =>
     g.members.forEach((m) => {
@@ -109,9 +131,16 @@ function groupedBurstPairs(triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticP
   }).length;
 }
 
-function labelTriplets(lib: Library, triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][]): void {
+function labelTriplets(
+  lib: Library,
+  triplets: [SyntheticPhoto, SyntheticPhoto, SyntheticPhoto][],
+): void {
   for (const [q, b, w] of triplets) {
-    addTriplet(db, { query: lib.paths.get(q.name)!, better: lib.paths.get(b.name)!, worse: lib.paths.get(w.name)! });
+    addTriplet(db, {
+      query: lib.paths.get(q.name)!,
+      better: lib.paths.get(b.name)!,
+      worse: lib.paths.get(w.name)!,
+    });
   }
 }
 
@@ -119,18 +148,32 @@ describe('labels', () => {
   it('stores an explicit triplet by content and counts a repeat once', async () => {
     const lib = await library(2, 0);
     const [q, b, w] = lib.labelled;
-    const paths = { query: lib.paths.get(q.name)!, better: lib.paths.get(b.name)!, worse: lib.paths.get(w.name)! };
+    const paths = {
+      query: lib.paths.get(q.name)!,
+      better: lib.paths.get(b.name)!,
+      worse: lib.paths.get(w.name)!,
+    };
     expect(addTriplet(db, paths)).toEqual({ labels: 1, pairs: 0 });
     expect(addTriplet(db, paths)).toEqual({ labels: 0, pairs: 0 });
     const [label] = new LabelRepository(db).listLabels();
-    expect(label).toMatchObject({ query: lib.ref(q), better: lib.ref(b), worse: lib.ref(w), source: 'explicit', weight: 1 });
+    expect(label).toMatchObject({
+      query: lib.ref(q),
+      better: lib.ref(b),
+      worse: lib.ref(w),
+      source: 'explicit',
+      weight: 1,
+    });
   });
 
   it('refuses a path that was never scanned, naming it', async () => {
     const lib = await library(1, 0);
     const missing = path.join(tmp, 'photos', 'not-there.jpg');
     const call = (): unknown =>
-      addTriplet(db, { query: lib.paths.get(lib.labelled[0].name)!, better: missing, worse: lib.paths.get(lib.labelled[1].name)! });
+      addTriplet(db, {
+        query: lib.paths.get(lib.labelled[0].name)!,
+        better: missing,
+        worse: lib.paths.get(lib.labelled[1].name)!,
+      });
     expect(call).toThrow(AppError);
     expect(call).toThrow(`Not a scanned photo: ${missing}`);
   });
@@ -138,9 +181,9 @@ describe('labels', () => {
   it('refuses a triplet that names the same photo twice', async () => {
     const lib = await library(1, 0);
     const a = lib.paths.get(lib.labelled[0].name)!;
-    expect(() => addTriplet(db, { query: a, better: a, worse: lib.paths.get(lib.labelled[1].name)! })).toThrow(
-      /given twice/,
-    );
+    expect(() =>
+      addTriplet(db, { query: a, better: a, worse: lib.paths.get(lib.labelled[1].name)! }),
+    ).toThrow(/given twice/);
   });
 
   it('turns review decisions into weighted implicit labels and not-duplicate pairs', async () => {
@@ -152,9 +195,18 @@ describe('labels', () => {
     const labels = new LabelRepository(db).listLabels();
     const bySource = (s: string): unknown[] => labels.filter((l) => l.source === s);
     expect(bySource('split')).toHaveLength(4);
-    expect(labels.find((l) => l.source === 'split' && l.better?.hash === e.hash)).toMatchObject({ query: o, worse: f, weight: 0.5 });
+    expect(labels.find((l) => l.source === 'split' && l.better?.hash === e.hash)).toMatchObject({
+      query: o,
+      worse: f,
+      weight: 0.5,
+    });
     expect(bySource('keep-all')).toHaveLength(1);
-    expect(labels.find((l) => l.source === 'trash-confirmed')).toMatchObject({ query: o, better: e, worse: null, weight: 0.3 });
+    expect(labels.find((l) => l.source === 'trash-confirmed')).toMatchObject({
+      query: o,
+      better: e,
+      worse: null,
+      weight: 0.3,
+    });
     const excluded = excludedPairs(db);
     expect(excluded(f.hash, o.hash)).toBe(true);
     expect(excluded(e.hash, f.hash)).toBe(true);
@@ -188,13 +240,25 @@ describe('labels', () => {
     const p = (s: SyntheticPhoto): string => lib.paths.get(s.name)!;
     const [o, e, f, o2, e2] = lib.labelled;
     const good = path.join(tmp, 'good.json');
-    fs.writeFileSync(good, JSON.stringify([{ query: p(o), better: p(e), worse: p(f) }, { query: p(o2), better: p(e2), worse: p(o) }]));
+    fs.writeFileSync(
+      good,
+      JSON.stringify([
+        { query: p(o), better: p(e), worse: p(f) },
+        { query: p(o2), better: p(e2), worse: p(o) },
+      ]),
+    );
     expect(importLabelsFromFile(db, good)).toMatchObject({ labels: 2 });
     expect(new LabelRepository(db).listLabels().every((l) => l.source === 'import')).toBe(true);
 
     const bad = path.join(tmp, 'bad.json');
     const ghost = path.join(tmp, 'ghost.jpg');
-    fs.writeFileSync(bad, JSON.stringify([{ query: p(e), better: p(o), worse: p(f) }, { query: ghost, better: p(e), worse: p(f) }]));
+    fs.writeFileSync(
+      bad,
+      JSON.stringify([
+        { query: p(e), better: p(o), worse: p(f) },
+        { query: ghost, better: p(e), worse: p(f) },
+      ]),
+    );
     expect(() => importLabelsFromFile(db, bad)).toThrow(`entry 2: Not a scanned photo: ${ghost}`);
     // All or nothing: the first entry of the refused file was not kept.
     expect(new LabelRepository(db).countLabels()).toBe(2);
@@ -252,7 +316,10 @@ describe('training on simulated users', () => {
     const lib = await library(12, 0);
     const triplets = burstTriplets(lib.labelled);
     labelTriplets(lib, triplets);
-    labelTriplets(lib, triplets.map(([q, b, w]) => [q, w, b]));
+    labelTriplets(
+      lib,
+      triplets.map(([q, b, w]) => [q, w, b]),
+    );
 
     const report = await trainFromLabels(db, lib.model);
 
@@ -270,7 +337,9 @@ describe('training on simulated users', () => {
     // frame is the better match, the edited copy the worse one.
     const generic = burstTriplets(makeScenes(60, 555));
     const rows = new Float32Array(generic.length * 3 * FEATURE_DIMS);
-    generic.forEach(([o, e, f], t) => [o, f, e].forEach((p, i) => rows.set(p.features, (t * 3 + i) * FEATURE_DIMS)));
+    generic.forEach(([o, e, f], t) =>
+      [o, f, e].forEach((p, i) => rows.set(p.features, (t * 3 + i) * FEATURE_DIMS)),
+    );
     writeGenericTriplets(lib.model.dir, NETWORK_VERSION, rows, generic.length, FEATURE_DIMS);
     labelTriplets(lib, burstTriplets(lib.labelled));
 
@@ -298,7 +367,9 @@ describe('training on simulated users', () => {
     const report = await trainFromLabels(db, lib.model);
     expect(report.adopted).toBe(false);
     expect(report.generic).toBeNull();
-    expect(report.reason).toMatch(/ships no generic evaluation set .* so a new head cannot be checked/);
+    expect(report.reason).toMatch(
+      /ships no generic evaluation set .* so a new head cannot be checked/,
+    );
   });
 });
 
@@ -314,7 +385,9 @@ describe('head versions', () => {
       return out;
     };
     const groupsNow = (): string[] =>
-      new PhotoRepository(db).listGroups().map((g) => `${g.kind}:${g.members.map((m) => `${m.photo.path}@${m.distance}`).join(',')}`);
+      new PhotoRepository(db)
+        .listGroups()
+        .map((g) => `${g.kind}:${g.members.map((m) => `${m.photo.path}@${m.distance}`).join(',')}`);
     const embeddingsBefore = snapshot();
     const groupsBefore = groupsNow();
     labelTriplets(lib, burstTriplets(lib.labelled));
@@ -328,7 +401,9 @@ describe('head versions', () => {
     ]);
     expect(heads[1].metrics!.heldOut.after).toBeGreaterThan(heads[1].metrics!.heldOut.before);
     expect(parseHeadVersion(db, 'shipped')).toBe(1);
-    expect(() => parseHeadVersion(db, '7')).toThrow('No head version 7. Known versions: shipped (1), 2');
+    expect(() => parseHeadVersion(db, '7')).toThrow(
+      'No head version 7. Known versions: shipped (1), 2',
+    );
 
     const report = await switchHead(db, lib.model, 1);
     expect(report).toMatchObject({ version: 1, previous: 2 });
@@ -345,9 +420,16 @@ describe('head versions', () => {
     const lib = await library(24, 0);
     labelTriplets(lib, burstTriplets(lib.labelled));
     expect((await trainFromLabels(db, lib.model)).adopted).toBe(true);
-    const newer: LoadedModel = { ...lib.model, card: { ...lib.model.card, networkVersion: 'synthetic-net-2' } };
+    const newer: LoadedModel = {
+      ...lib.model,
+      card: { ...lib.model.card, networkVersion: 'synthetic-net-2' },
+    };
     expect(currentModel(db, newer)).toBe(newer);
-    expect(listHeads(db, newer)[1]).toMatchObject({ version: 2, isUsable: false, isCurrent: false });
+    expect(listHeads(db, newer)[1]).toMatchObject({
+      version: 2,
+      isUsable: false,
+      isCurrent: false,
+    });
     await expect(switchHead(db, newer, 2)).rejects.toThrow(/trained for another model/);
   });
 });
@@ -358,7 +440,9 @@ describe('not-duplicate decisions', () => {
     const [o, , f] = lib.labelled;
     const pairGrouped = (): boolean => groupedBurstPairs([[o, o, f]], currentPaths()) > 0;
     const currentPaths = (): Map<string, string> => {
-      const byHash = new Map(new PhotoRepository(db).listOkPhotos().map((p) => [p.content_hash!, p.path]));
+      const byHash = new Map(
+        new PhotoRepository(db).listOkPhotos().map((p) => [p.content_hash!, p.path]),
+      );
       return new Map([o, f].map((p) => [p.name, byHash.get(hashOf(p))!]));
     };
     expect(pairGrouped()).toBe(true);
@@ -372,8 +456,22 @@ describe('not-duplicate decisions', () => {
     fs.renameSync(lib.paths.get(f.name)!, renamed);
     db.prepare(`UPDATE photos SET status = 'missing' WHERE path = ?`).run(lib.paths.get(f.name)!);
     const repo = new PhotoRepository(db);
-    const id = repo.upsertPending(undefined, { path: renamed, pathBytes: Buffer.from(renamed), size: 10, mtimeMs: 2 }, 1);
-    repo.setOk(id, hashOf(f), { format: 'jpeg', width: 100, height: 100, takenAt: null, camera: null, orientation: null, burstId: null, contentId: null, exifFields: 0 });
+    const id = repo.upsertPending(
+      undefined,
+      { path: renamed, pathBytes: Buffer.from(renamed), size: 10, mtimeMs: 2 },
+      1,
+    );
+    repo.setOk(id, hashOf(f), {
+      format: 'jpeg',
+      width: 100,
+      height: 100,
+      takenAt: null,
+      camera: null,
+      orientation: null,
+      burstId: null,
+      contentId: null,
+      exifFields: 0,
+    });
     await refreshForHead(db, lib.model);
     expect(currentPaths().get(f.name)).toBe(renamed);
     expect(pairGrouped()).toBe(false);
@@ -389,7 +487,8 @@ describe('head maths through the database', () => {
       const z = new Float32Array(EMBED_DIMS);
       for (let o = 0; o < EMBED_DIMS; o++) {
         let s = lib.model.head.bias[o];
-        for (let k = 0; k < lib.model.head.inDims; k++) s += lib.model.head.weight[o * lib.model.head.inDims + k] * p.features[k];
+        for (let k = 0; k < lib.model.head.inDims; k++)
+          s += lib.model.head.weight[o * lib.model.head.inDims + k] * p.features[k];
         z[o] = s;
       }
       const { y } = normaliseRows(z, 1, EMBED_DIMS);

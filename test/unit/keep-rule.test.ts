@@ -25,6 +25,16 @@ function kept(decisions: ReturnType<typeof decideKeep>): string[] {
 }
 
 describe('decideKeep', () => {
+  it('prefers the copy that carries its RAW and edits over a lone copy of the same size', () => {
+    const decisions = decideKeep(
+      [copy('/p/lone.jpg', { size: 2_500_000 }), copy('/p/IMG_1.JPG', { companionBytes: 25_000_000 })],
+      { kind: 'near-duplicate' },
+    );
+    expect(kept(decisions)).toEqual(['/p/IMG_1.JPG']);
+    expect(decisions[0].reason).toMatch(/^keep: carries the most companion data/);
+    expect(decisions[1].reason).toMatch(/fewer companion files/);
+  });
+
   it('keeps the highest resolution and says so, with the loser measured against it', () => {
     const decisions = decideKeep(
       [copy('/p/small.jpg', { width: 1024, height: 768 }), copy('/p/big.jpg')],
@@ -248,12 +258,12 @@ describe('parseKeepOrder', () => {
   it('completes a partial order with the defaults', () => {
     expect(parseKeepOrder(' Date , size')).toEqual({
       ok: true,
-      order: ['date', 'size', 'resolution', 'format', 'exif', 'sharpness'],
+      order: ['date', 'size', 'resolution', 'bundle', 'format', 'exif', 'sharpness'],
     });
   });
 
   it('names an unknown or repeated criterion and lists the accepted ones', () => {
-    const accepted = 'resolution, size, format, exif, sharpness, date';
+    const accepted = 'resolution, bundle, size, format, exif, sharpness, date';
     expect(parseKeepOrder('size,colour')).toEqual({ ok: false, given: 'colour', accepted });
     expect(parseKeepOrder('size,size')).toEqual({ ok: false, given: 'size', accepted });
     expect(parseKeepOrder(' , ')).toEqual({ ok: false, given: ' , ', accepted });

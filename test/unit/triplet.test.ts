@@ -51,13 +51,19 @@ function tripletSet(rows: number, inDims: number, triplets: number[][], seed: nu
 }
 
 /** The objective in float64 from scratch, for finite differences (independent of the module). */
-function objective64(params: { weight: Float64Array; bias: Float64Array }, head: HeadParams, set: TripletSet, opts: { margin: number; virtualDistance: number; lambda: number; anchor: HeadParams }): number {
+function objective64(
+  params: { weight: Float64Array; bias: Float64Array },
+  head: HeadParams,
+  set: TripletSet,
+  opts: { margin: number; virtualDistance: number; lambda: number; anchor: HeadParams },
+): number {
   const { inDims, outDims } = head;
   const y: number[][] = [];
   for (let r = 0; r < set.rows; r++) {
     const z = Array.from({ length: outDims }, (_, o) => {
       let s = params.bias[o];
-      for (let k = 0; k < inDims; k++) s += params.weight[o * inDims + k] * set.features[r * inDims + k];
+      for (let k = 0; k < inDims; k++)
+        s += params.weight[o * inDims + k] * set.features[r * inDims + k];
       return s;
     });
     const n = Math.hypot(...z);
@@ -91,7 +97,18 @@ describe('triplet loss', () => {
     };
     const margin = 0.5;
     const one = (t: number, w = 1): number =>
-      hingeLoss(y, 2, { query: set.query.subarray(t, t + 1), better: set.better.subarray(t, t + 1), worse: set.worse.subarray(t, t + 1), weight: Float32Array.of(w) }, margin, 1.2);
+      hingeLoss(
+        y,
+        2,
+        {
+          query: set.query.subarray(t, t + 1),
+          better: set.better.subarray(t, t + 1),
+          worse: set.worse.subarray(t, t + 1),
+          weight: Float32Array.of(w),
+        },
+        margin,
+        1.2,
+      );
     // max(0, 0.5 + 1.41421 - 2) = 0 (ranked right with room to spare? 0.5 + 1.414 - 2 = -0.086).
     expect(one(0)).toBe(0);
     // Reversed: 0.5 + 2 - 1.41421 = 1.08579.
@@ -104,7 +121,18 @@ describe('triplet loss', () => {
     const all = hingeLoss(y, 2, set, margin, 1.2);
     expect(all).toBeCloseTo((0 + 1.08579 + 0.28579 + 0.71421) / 4, 4);
     // Weights 3 and 1 on the last two: (3 * 0.28579 + 0.71421) / 4.
-    const weighted = hingeLoss(y, 2, { query: set.query.subarray(2), better: set.better.subarray(2), worse: set.worse.subarray(2), weight: Float32Array.from([3, 1]) }, margin, 1.2);
+    const weighted = hingeLoss(
+      y,
+      2,
+      {
+        query: set.query.subarray(2),
+        better: set.better.subarray(2),
+        worse: set.worse.subarray(2),
+        weight: Float32Array.from([3, 1]),
+      },
+      margin,
+      1.2,
+    );
     expect(weighted).toBeCloseTo((3 * (0.5 + 1.2 - Math.SQRT2) + (0.5 + Math.SQRT2 - 1.2)) / 4, 6);
   });
 
@@ -132,7 +160,18 @@ describe('triplet loss', () => {
     const outDims = 4;
     const anchor = randomHead(inDims, outDims, 11);
     const params = randomHead(inDims, outDims, 12);
-    const set = tripletSet(6, inDims, [[0, 1, 2], [3, 4, 5, 0.5], [1, 0, 5], [2, VIRTUAL, 4, 2], [5, 3, VIRTUAL]], 13);
+    const set = tripletSet(
+      6,
+      inDims,
+      [
+        [0, 1, 2],
+        [3, 4, 5, 0.5],
+        [1, 0, 5],
+        [2, VIRTUAL, 4, 2],
+        [5, 3, VIRTUAL],
+      ],
+      13,
+    );
     const opts = { margin: 1.5, virtualDistance: 0.9, lambda: 0.05, anchor };
     const analytic = tripletObjective(params, set, opts);
     expect(analytic.hinge).toBeGreaterThan(0);
@@ -168,17 +207,33 @@ describe('triplet loss', () => {
   it('has zero hinge gradient once every triplet clears the margin', () => {
     const anchor = randomHead(4, 3, 21);
     const set = tripletSet(3, 4, [[0, 1, 2]], 22);
-    const res = tripletObjective(anchor, set, { margin: -10, virtualDistance: 1, lambda: 0, anchor });
+    const res = tripletObjective(anchor, set, {
+      margin: -10,
+      virtualDistance: 1,
+      lambda: 0,
+      anchor,
+    });
     expect(res.loss).toBe(0);
     expect(res.gradWeight.every((g) => g === 0)).toBe(true);
   });
 
   it('counts a triplet right only when the better photo is strictly closer', () => {
     const y = Float64Array.from([1, 0, 0, 1, -1, 0, 0, 1]);
-    const set = { query: Int32Array.from([0, 0, 0]), better: Int32Array.from([1, 2, 1]), worse: Int32Array.from([2, 1, 3]) };
+    const set = {
+      query: Int32Array.from([0, 0, 0]),
+      better: Int32Array.from([1, 2, 1]),
+      worse: Int32Array.from([2, 1, 3]),
+    };
     // Right, wrong, tie (rows 1 and 3 are the same point).
     expect(rankingAccuracy(y, 2, set, 1)).toBeCloseTo(1 / 3, 12);
-    expect(rankingAccuracy(y, 2, { query: new Int32Array(0), better: new Int32Array(0), worse: new Int32Array(0) }, 1)).toBeNaN();
+    expect(
+      rankingAccuracy(
+        y,
+        2,
+        { query: new Int32Array(0), better: new Int32Array(0), worse: new Int32Array(0) },
+        1,
+      ),
+    ).toBeNaN();
   });
 });
 
@@ -195,7 +250,9 @@ describe('optimiser steps', () => {
   it('moves each weight by the learning rate on the first Adam step', () => {
     const p = randomHead(2, 1, 32);
     const before = cloneParams(p);
-    adamStep(p, Float32Array.from([3, -0.001]), Float32Array.from([0]), createAdam(p), { learningRate: 0.01 });
+    adamStep(p, Float32Array.from([3, -0.001]), Float32Array.from([0]), createAdam(p), {
+      learningRate: 0.01,
+    });
     expect(p.weight[0]).toBeCloseTo(before.weight[0] - 0.01, 5);
     expect(p.weight[1]).toBeCloseTo(before.weight[1] + 0.01, 5);
     expect(p.bias[0]).toBe(before.bias[0]);
@@ -207,7 +264,14 @@ describe('optimiser steps', () => {
     for (let q = 0; q < 10; q++) triplets.push([q, (q + 1) % 10, (q + 5) % 10]);
     const set = tripletSet(10, 8, triplets, 42);
     const before = headAccuracy(anchor, set, 1);
-    const fit = await fitHead(anchor, set, { margin: 0.2, virtualDistance: 1, lambda: 1e-4, anchor, steps: 300, learningRate: 0.02 });
+    const fit = await fitHead(anchor, set, {
+      margin: 0.2,
+      virtualDistance: 1,
+      lambda: 1e-4,
+      anchor,
+      steps: 300,
+      learningRate: 0.02,
+    });
     expect(fit.loss).toBeLessThan(fit.initialLoss);
     const after = headAccuracy(fit.params, set, 1);
     expect(after).toBeGreaterThan(before);

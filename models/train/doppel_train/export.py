@@ -68,19 +68,23 @@ def eval_holdout(net, head, data_root, size, views_options, max_photos):
     x0, xc, kept, skipped = E.build_benchmark(data_root, rels, size, kinds, seed=99)
     out = {'photos': len(kept), 'skipped': skipped, 'kinds': kinds,
            'phash': E.evaluate_phash(x0, xc)}
+    union = [v for v in E.VIEW_FNS if any(v in opt for opt in views_options)]
+    t0 = time.time()
+    # One pass per view in the union; each option reads its own views out of it.
+    u0 = E.embed(net, head, x0, union)
+    uc = {k: E.embed(net, head, v, union) for k, v in xc.items()}
+    out['embedSeconds'] = round(time.time() - t0, 1)
     for views in views_options:
-        t0 = time.time()
-        e0 = E.embed(net, head, x0, views)
-        ec = {k: E.embed(net, head, v, views) for k, v in xc.items()}
+        sel = [union.index(v) for v in views]
+        e0 = u0[sel]
+        ec = {k: v[sel] for k, v in uc.items()}
         per_kind = E.evaluate_embeddings(e0, ec)
         thr, pooled_recall = pooled_threshold(e0, ec)
         for k in per_kind:
-            n = e0.shape[1]
             d = E.view_distance(e0, ec[k]).diagonal()
             per_kind[k]['recall_at_shipped'] = float((d <= thr).float().mean())
         out['+'.join(views)] = {'per_kind': per_kind, 'nearDuplicate': thr,
-                                'pooled_recall': pooled_recall,
-                                'seconds': round(time.time() - t0, 1)}
+                                'pooled_recall': pooled_recall}
     return out
 
 
@@ -104,7 +108,7 @@ def pooled_threshold(e0, ec):
     return E.threshold_at_precision(torch.cat(pos).numpy(), torch.cat(neg).numpy())
 
 
-def calibrate_similar(net, head, views, near_thr, size):
+def calibrate_similar(net, head, views, near_thr, size, max_distractors=0):
     """`similar` from dev-eval's real groups (only used for this threshold): the largest distance
     with pair precision >= 0.9 between same-group photos and other photos, not below nearDuplicate."""
     root = os.path.join(SHARED, 'dev-eval')
@@ -118,7 +122,10 @@ def calibrate_similar(net, head, views, near_thr, size):
         for p in g['photos']:
             paths.append(p)
             owner.append(gi)
-    for di, p in enumerate(spec.get('distractors', [])):
+    distractors = spec.get('distractors', [])
+    if max_distractors and len(distractors) > max_distractors:
+        distractors = random.Random(5).sample(distractors, max_distractors)
+    for di, p in enumerate(distractors):
         paths.append(p if isinstance(p, str) else p['path'])
         owner.append(-1 - di)
     xs, own = [], []
@@ -153,11 +160,14 @@ def parse_args(argv=None):
     ap.add_argument('--ckpt', default=os.path.join(HERE, 'runs/main/best.pt'))
     ap.add_argument('--version', default='v1')
     ap.add_argument('--views', default='identity', help='comma-separated views shipped in the card')
-    ap.add_argument('--compare-views', default='identity;identity,mirror',
+    ap.add_argument('--compare-views',
+                    default='identity;identity,mirror;identity,mirror,rot90,rot180,rot270',
                     help='semicolon-separated view sets measured on the held-out benchmark')
     ap.add_argument('--eval-photos', type=int, default=300)
     ap.add_argument('--ort-images-per-second', type=float, default=None,
                     help='measured with bench_ort.js (batch 16, 2 threads), recorded in the card')
+    ap.add_argument('--max-distractors', type=int, default=0,
+                    help='dev-eval distractors used for the similar threshold (0: all)')
     ap.add_argument('--threads', type=int, default=2)
     return ap.parse_args(argv)
 
@@ -183,7 +193,8 @@ def main(argv=None):
     data_root = st['args']['data']
     ev = eval_holdout(net, head, data_root, size, options, args.eval_photos)
     shipped = ev['+'.join(views)]
-    similar = calibrate_similar(net, head, views, shipped['nearDuplicate'], size)
+    similar = calibrate_similar(net, head, views, shipped['nearDuplicate'], size,
+                                args.max_distractors)
     card = build_card(args, st, size, net, net_file, net_path, head_file, head_path, views,
                       shipped, similar, ev)
     with open(os.path.join(MODELS, 'doppel-card.json'), 'w') as f:
@@ -233,15 +244,17 @@ def build_card(args, st, size, net, net_file, net_path, head_file, head_path, vi
         'views': views,
         'thresholds': {'nearDuplicate': round(near, 4), 'similar': round(sim, 4)},
         'training': {
-            'command': ('cd models/train && nice -n 10 /usr/bin/python3 -m doppel_train.train '
-                        f"--out runs/main --gap {targs['gap']} --epochs {targs['epochs']} "
-                        f"--max-minutes {targs['max_minutes']}"),
-            'resume': 'append --resume to the same command',
+            'command': 'nice -n 10 bash models/train/train.sh',
+            'resume': ('STAGE1_STEPS=<more> nice -n 10 bash models/train/train.sh: stage 1 '
+                       'resumes from runs/main/last.pt (--resume), stage 2 reuses its cache'),
+            'stage1': {'steps': st['step'], 'epochsCompleted': st['epoch'],
+                       'note': 'backbone late blocks + shallow branches + head, augmented '
+                               'triplets through the whole network'},
+            'stage2': st.get('stage2'),
             'seed': targs['seed'],
             'manifestSha256': st['manifest_sha256'],
             'manifestFile': 'models/train/runs/main/manifest.json (gitignored, recreated by training)',
             'trainingFiles': 'datasets/train minus the hold-out listed in models/train/holdout.txt',
-            'epochsCompleted': st['epoch'], 'steps': st['step'],
             'batchTriplets': targs['batch'], 'gap': targs['gap'], 'lr': targs['lr'],
             'backboneLr': targs['backbone_lr'], 'frozenBackboneBlocks': targs['freeze_until'],
             'unreadableSkipped': st.get('skipped', 0),

@@ -139,13 +139,18 @@ def main(argv=None):
     dims = (1280, 1280 + net.shallow4.out_dims)
     rels = [r for r in D.list_photos(args.data) if not D.is_holdout(r)]
     if args.max_photos:
-        rels = rels[: args.max_photos]
+        rels = sorted(random.Random(args.seed).sample(rels, min(args.max_photos, len(rels))))
     cache = os.path.join(args.out, 'stage2-features.pt')
     feats, skipped = cache_features(net, args, rels, cache, emit)
 
     x0, xc = torch.load(os.path.join(os.path.dirname(args.out),
                                      f"val-cache-{st['args']['seed']}-{net.size}-120.pt"))
-    val = (branch_features(net, x0), {k: branch_features(net, v) for k, v in xc.items()})
+    val_path = os.path.join(args.out, 'stage2-val-features.pt')
+    if os.path.exists(val_path):
+        val = torch.load(val_path)
+    else:
+        val = (branch_features(net, x0), {k: branch_features(net, v) for k, v in xc.items()})
+        torch.save(val, val_path)
     init = {'fc': head.fc.state_dict(), 'scale': net.branch_scale.detach()}
     score0, _ = score_val(val, init['scale'], head.fc, dims)
     emit(event='head_start', photos=feats.shape[0], skipped=skipped, mean_recall=round(score0, 4))

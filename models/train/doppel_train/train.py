@@ -158,6 +158,9 @@ def main(argv=None):
         emit(event='val', epoch=0, step=0, mean_recall=score,
              recall={k: round(v['recall'], 3) for k, v in res.items()})
 
+    if args.max_steps and step >= args.max_steps:
+        emit(event='done', step=step, best=best, note='already at --max-steps')
+        return
     ds = D.TripletSet(args.data, train_rels, args.size, args.seed)
     t_start = time.time()
     skipped_total = 0
@@ -176,6 +179,9 @@ def main(argv=None):
         set_train_mode(net, head)
         t0, seen, run_loss, run_active = time.time(), 0, 0.0, 0.0
         for x, ids, skipped in loader:
+            if args.max_steps and step >= args.max_steps:
+                stop = True
+                break
             skipped_total += skipped
             if x is None:
                 continue
@@ -200,8 +206,7 @@ def main(argv=None):
                      scales=[round(v, 3) for v in net.branch_scale.tolist()])
                 run_loss, run_active = 0.0, 0.0
             minutes = (time.time() - t_start) / 60
-            if (args.max_minutes and minutes > args.max_minutes) or \
-                    (args.max_steps and step >= args.max_steps):
+            if args.max_minutes and minutes > args.max_minutes:
                 stop = True
                 break
         score, res = validate(net, head, bench)

@@ -41,9 +41,12 @@ export function register(program: Command): void {
         { kind: 'switch-head', version },
         { dbFile: file, modelDir: shipped.dir, onProgress: progressPrinter() },
       );
-      printResult(report, Boolean(opts.json), () =>
-        `Head version ${report.version} is current (was ${report.previous}); ` +
-        `${report.embedded} embeddings recomputed, ${report.groups} groups.\n`,
+      printResult(
+        report,
+        Boolean(opts.json),
+        () =>
+          `Head version ${report.version} is current (was ${report.previous}); ` +
+          `${report.embedded} embeddings recomputed, ${report.groups} groups.\n`,
       );
     });
 }
@@ -56,7 +59,9 @@ function formatList(heads: HeadListing[]): string {
       const m = h.metrics;
       const figures = m
         ? `  held-out ${m.heldOut.before.toFixed(2)} -> ${m.heldOut.after.toFixed(2)}` +
-          (m.generic ? `, generic ${m.generic.before.toFixed(2)} -> ${m.generic.after.toFixed(2)}` : '')
+          (m.generic
+            ? `, generic ${m.generic.before.toFixed(2)} -> ${m.generic.after.toFixed(2)}`
+            : '')
         : '';
       const unusable = h.isUsable ? '' : '  (for another model; cannot be used)';
       return `${mark} ${String(h.version).padStart(3)}  ${name}${figures}${unusable}\n`;

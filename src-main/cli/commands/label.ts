@@ -22,7 +22,8 @@ interface LabelOptions {
   json?: boolean;
 }
 
-const ACTIONS = '--query A --better B --worse C, --not-duplicate A B, --import FILE or --export FILE';
+const ACTIONS =
+  '--query A --better B --worse C, --not-duplicate A B, --import FILE or --export FILE';
 
 export function register(program: Command): void {
   program
@@ -43,7 +44,11 @@ export function register(program: Command): void {
         const change = runAction(db, action, opts);
         const repo = new LabelRepository(db);
         const total = { labels: repo.countLabels(), pairs: repo.listNotDuplicates().length };
-        const result = { action, ...(action === 'export' ? { exported: change } : { added: change }), total };
+        const result = {
+          action,
+          ...(action === 'export' ? { exported: change } : { added: change }),
+          total,
+        };
         printResult(result, Boolean(opts.json), () => formatChange(action, change, total));
       } finally {
         db.close();
@@ -62,7 +67,11 @@ function chooseAction(opts: LabelOptions): Action {
   if (opts.import) asked.push(['import', '--import']);
   if (opts.export) asked.push(['export', '--export']);
   if (asked.length === 0) {
-    throw new AppError('BAD_ARGUMENT', { name: 'doppel label', given: 'no action', accepted: ACTIONS });
+    throw new AppError('BAD_ARGUMENT', {
+      name: 'doppel label',
+      given: 'no action',
+      accepted: ACTIONS,
+    });
   }
   if (asked.length > 1) throw new AppError('OPTIONS_CONFLICT', { a: asked[0][1], b: asked[1][1] });
   const [action] = asked[0];
@@ -84,7 +93,11 @@ function chooseAction(opts: LabelOptions): Action {
   return action;
 }
 
-function runAction(db: Parameters<typeof addTriplet>[0], action: Action, opts: LabelOptions): LabelChange {
+function runAction(
+  db: Parameters<typeof addTriplet>[0],
+  action: Action,
+  opts: LabelOptions,
+): LabelChange {
   switch (action) {
     case 'triplet':
       return addTriplet(db, { query: opts.query!, better: opts.better!, worse: opts.worse! });
@@ -101,11 +114,17 @@ function runAction(db: Parameters<typeof addTriplet>[0], action: Action, opts: L
   }
 }
 
-function formatChange(action: Action, change: LabelChange, total: { labels: number; pairs: number }): string {
+function formatChange(
+  action: Action,
+  change: LabelChange,
+  total: { labels: number; pairs: number },
+): string {
   const stored = `${total.labels} labels and ${total.pairs} not-duplicate pairs stored.`;
   if (action === 'export') {
     return `Exported ${change.labels} labels and ${change.pairs} not-duplicate pairs.\n`;
   }
-  const changed = change.changed ? ` ${change.changed} left out (the photo's content changed since the export).` : '';
+  const changed = change.changed
+    ? ` ${change.changed} left out (the photo's content changed since the export).`
+    : '';
   return `Added ${change.labels} labels and ${change.pairs} not-duplicate pairs.${changed} ${stored}\n`;
 }

@@ -9,7 +9,9 @@ import { loadModelFromOptions } from '../model-option';
 export function register(program: Command): void {
   program
     .command('train')
-    .description('retrain the embedding head on your labels; adopted only if it ranks held-out labels better')
+    .description(
+      'retrain the embedding head on your labels; adopted only if it ranks held-out labels better',
+    )
     .option('--db <file>', 'database file')
     .option('--json', 'print JSON')
     .addOption(new Option('--model <dir>').hideHelp())
@@ -46,7 +48,10 @@ function formatReport(r: TrainReport): string {
       `${l.skipped ? `, ${l.skipped} without cached features` : ''}` +
       `${l.contradicting ? `, ${l.contradicting} contradicting` : ''})`,
   );
-  if (r.heldOut) lines.push(`Held-out accuracy: ${r.heldOut.before.toFixed(2)} -> ${r.heldOut.after.toFixed(2)}`);
+  if (r.heldOut)
+    lines.push(
+      `Held-out accuracy: ${r.heldOut.before.toFixed(2)} -> ${r.heldOut.after.toFixed(2)}`,
+    );
   if (r.generic) {
     lines.push(
       `Generic accuracy: ${r.generic.before.toFixed(2)} -> ${r.generic.after.toFixed(2)} (shipped head ${r.generic.shipped.toFixed(2)})`,

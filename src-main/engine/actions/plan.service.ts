@@ -59,7 +59,10 @@ export function buildPlan(db: Db, opts: BuildPlanOptions = {}): Plan {
   for (const group of loadGroups(db, kinds)) {
     const members = group.members.filter((m) => decided.get(m.path)?.action !== 'trash');
     if (members.length < 2) continue;
-    const candidates = members.map((m) => toCandidate(m, protect, decided.get(m.path)));
+    const candidates = members.map((m) => ({
+      ...toCandidate(m, protect, decided.get(m.path)),
+      companionBytes: (companions.get(m.id) ?? []).reduce((sum, c) => sum + c.size, 0),
+    }));
     const decisions = decideKeep(candidates, { order: opts.order, kind: group.kind });
     const best = decisions[0].path;
     for (const d of decisions) {

@@ -40,6 +40,23 @@ export function listBoxes(buf: Buffer, start: number, end = buf.length): Box[] {
   return out;
 }
 
+/**
+ * The type of the first top-level box that runs past the end of `buf` (a file cut short), or
+ * null when every box fits.
+ */
+export function findCutBox(buf: Buffer): string | null {
+  let p = 0;
+  while (p + 8 <= buf.length) {
+    let size = buf.readUInt32BE(p);
+    if (size === 1 && p + 16 <= buf.length) size = Number(buf.readBigUInt64BE(p + 8));
+    if (size === 0) return null; // runs to the end of the file by definition
+    if (size < 8) return null; // malformed, not cut
+    if (p + size > buf.length) return buf.toString('latin1', p + 4, p + 8);
+    p += size;
+  }
+  return p < buf.length ? 'box header' : null;
+}
+
 /** The first child of type `type` in [start, end), or null. */
 export function findBox(buf: Buffer, type: string, start: number, end = buf.length): Box | null {
   return listBoxes(buf, start, end).find((b) => b.type === type) ?? null;

@@ -62,17 +62,24 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
   const compression = headerSize >= 20 ? buf.readUInt32LE(30) : BI_RGB;
   const isOs2v2 = headerSize === 16 || headerSize === 64;
   if (width <= 0 || rawHeight === 0 || rawHeight === -0x80000000) {
-    throw new BmpError('CORRUPT_HEADER', `the BMP header gives an impossible size ${width}x${rawHeight}`);
+    throw new BmpError(
+      'CORRUPT_HEADER',
+      `the BMP header gives an impossible size ${width}x${rawHeight}`,
+    );
   }
   if (![1, 2, 4, 8, 16, 24, 32].includes(bitCount)) {
     throw new BmpError('CORRUPT_HEADER', `the BMP header gives ${bitCount} bits per pixel`);
   }
   if (isOs2v2 && compression >= 3) {
-    throw new BmpError('UNSUPPORTED_VARIANT', `OS/2 BMP compression ${compression} is not supported`);
+    throw new BmpError(
+      'UNSUPPORTED_VARIANT',
+      `OS/2 BMP compression ${compression} is not supported`,
+    );
   }
 
   const hasMaskFields = compression === BI_BITFIELDS || compression === BI_ALPHABITFIELDS;
-  const trailingMasks = headerSize === 40 && hasMaskFields ? (compression === BI_ALPHABITFIELDS ? 16 : 12) : 0;
+  const trailingMasks =
+    headerSize === 40 && hasMaskFields ? (compression === BI_ALPHABITFIELDS ? 16 : 12) : 0;
   const masks = readMasks(buf, headerSize, compression, bitCount);
   const paletteEntries = readPaletteCount(buf, headerSize, bitCount);
   const palette = readPalette(buf, 14 + headerSize + trailingMasks, paletteEntries, isCore ? 3 : 4);
@@ -131,7 +138,8 @@ function readPalette(buf: Buffer, at: number, entries: number, entrySize: number
  */
 export function embeddedStream(buf: Buffer, header: BmpHeader): Buffer | null {
   if (header.compression !== BI_JPEG && header.compression !== BI_PNG) return null;
-  if (header.dataOffset >= buf.length) throw new BmpError('TRUNCATED', 'the BMP pixel data is missing');
+  if (header.dataOffset >= buf.length)
+    throw new BmpError('TRUNCATED', 'the BMP pixel data is missing');
   return buf.subarray(header.dataOffset);
 }
 
@@ -145,7 +153,11 @@ export function decodeBmpPixels(buf: Buffer, header: BmpHeader): BmpPixels {
       throw new BmpError('CORRUPT_HEADER', `RLE compression with ${bitCount} bits per pixel`);
     }
     data = expandPalette(decodeRle(buf, header), header.palette);
-  } else if (compression === BI_RGB || compression === BI_BITFIELDS || compression === BI_ALPHABITFIELDS) {
+  } else if (
+    compression === BI_RGB ||
+    compression === BI_BITFIELDS ||
+    compression === BI_ALPHABITFIELDS
+  ) {
     if (bitCount <= 8) {
       data = expandPalette(readIndexes(buf, header), header.palette);
     } else {
@@ -238,7 +250,8 @@ function readDirectPixels(buf: Buffer, header: BmpHeader, channels: 3 | 4): Buff
       const v = bitCount === 16 ? buf.readUInt16LE(p) : buf.readUInt32LE(p);
       for (let c = 0; c < channels; c++) {
         const { shift, max } = fields[c];
-        out[o + c] = max === 0 ? 0 : Math.round((((v >>> 0) & header.masks[c]) >>> shift) * 255 / max);
+        out[o + c] =
+          max === 0 ? 0 : Math.round(((((v >>> 0) & header.masks[c]) >>> shift) * 255) / max);
       }
     }
   }
@@ -293,13 +306,15 @@ function decodeRle(buf: Buffer, header: BmpHeader): Uint8Array {
     } else if (value === 1) {
       break;
     } else if (value === 2) {
-      if (p + 2 > buf.length) throw new BmpError('TRUNCATED', 'the BMP run-length data is cut short');
+      if (p + 2 > buf.length)
+        throw new BmpError('TRUNCATED', 'the BMP run-length data is cut short');
       x += buf[p];
       y += buf[p + 1];
       p += 2;
     } else {
       const bytes = isRle4 ? (value + 1) >> 1 : value;
-      if (p + bytes > buf.length) throw new BmpError('TRUNCATED', 'the BMP run-length data is cut short');
+      if (p + bytes > buf.length)
+        throw new BmpError('TRUNCATED', 'the BMP run-length data is cut short');
       for (let i = 0; i < value; i++, x++) {
         const byte = buf[p + (isRle4 ? i >> 1 : i)];
         put(x, y, isRle4 ? (i % 2 === 0 ? byte >> 4 : byte & 15) : byte);

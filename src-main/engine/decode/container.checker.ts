@@ -4,7 +4,7 @@
  * real cause instead of the decoder's wording.
  */
 import type { ImageFormat } from '../../contract/types';
-import { readHeifDataEnd } from './bmff.reader';
+import { findCutBox, readHeifDataEnd } from './bmff.reader';
 import { inspectJpeg } from './jpeg.scanner';
 import { TiffReader } from './tiff.reader';
 
@@ -47,7 +47,10 @@ function inspectJpegFile(buf: Buffer): ContainerDamage | null {
   if (!('damage' in result)) return null;
   return result.damage === 'cut'
     ? { kind: 'cut', detail: 'the JPEG data stops before its end-of-image marker' }
-    : { kind: 'malformed', detail: 'the JPEG marker structure is broken (bytes that are not markers)' };
+    : {
+        kind: 'malformed',
+        detail: 'the JPEG marker structure is broken (bytes that are not markers)',
+      };
 }
 
 function inspectPng(buf: Buffer): ContainerDamage | null {
@@ -58,7 +61,8 @@ function inspectPng(buf: Buffer): ContainerDamage | null {
     if (!/^[A-Za-z]{4}$/.test(type)) {
       return { kind: 'malformed', detail: `the PNG chunk at byte ${p} has no valid type` };
     }
-    if (p + 12 + length > buf.length) return cutShort(`the PNG ${type} chunk`, p + 12 + length, buf.length);
+    if (p + 12 + length > buf.length)
+      return cutShort(`the PNG ${type} chunk`, p + 12 + length, buf.length);
     if (type === 'IEND') return null;
     p += 12 + length;
   }
@@ -91,6 +95,26 @@ function inspectTiff(buf: Buffer): ContainerDamage | null {
 }
 
 function inspectHeif(buf: Buffer): ContainerDamage | null {
+  const cutBox = findCutBox(buf);
+  if (cutBox)
+    return { kind: 'cut', detail: `the '${cutBox.trim()}' box runs past the end of the file` };
   const end = readHeifDataEnd(buf);
   return end !== null && end > buf.length ? cutShort('the image data', end, buf.length) : null;
+}
+
+/**
+ * True when a WebP's (first) image is lossless VP8L: libwebp then rebuilds the whole frame in
+ * memory before scaling, unlike lossy VP8, which it scales while decoding.
+ */
+export function isLosslessWebp(buf: Buffer): boolean {
+  let p = 12;
+  for (let chunks = 0; p + 8 <= buf.length && chunks < 64; chunks++) {
+    const type = buf.toString('latin1', p, p + 4);
+    const size = buf.readUInt32LE(p + 4);
+    if (type === 'VP8L') return true;
+    if (type === 'VP8 ') return false;
+    // An animation frame holds its image chunks after a 16-byte frame header.
+    p = type === 'ANMF' ? p + 8 + 16 : p + 8 + size + (size & 1);
+  }
+  return false;
 }

@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import type { ProblemCode } from '../../contract/errors';
 import type { ImageFormat } from '../../contract/types';
-import { readFtyp, readHeifColour, readHeifDataEnd } from './bmff.reader';
+import { readFtyp, readHeifColour } from './bmff.reader';
 import { BmpError, decodeBmpPixels, embeddedStream, readBmpHeader } from './bmp.decoder';
 import {
   NO_EXIF,
@@ -15,7 +15,7 @@ import {
   type ExifSummary,
   type TagBlocks,
 } from './exif.reader';
-import { inspectContainer } from './container.checker';
+import { inspectContainer, isLosslessWebp } from './container.checker';
 import { HeifDecodeError, openHeifPrimary } from './heif.decoder';
 import type { JpegStream } from './jpeg.scanner';
 import { checkDeclaredSize } from './limits';
@@ -25,6 +25,7 @@ import {
   orientSquare,
   renderSquare,
   SHARP_INPUT,
+  TRIM_WORK_SIDE,
 } from './pixels';
 import { readRawInfo, type RawInfo } from './raw-preview.reader';
 import { describeUnknownContent, detectRawKind, sniffFormat } from './sniff';
@@ -136,7 +137,10 @@ function errorLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const line = (text.split('\n').find((l) => l.trim()) ?? '')
     .replace(/^Input buffer has corrupt header:\s*/i, '')
-    .replace(/^Input buffer contains unsupported image format$/i, 'the file structure cannot be read')
+    .replace(
+      /^Input buffer contains unsupported image format$/i,
+      'the file structure cannot be read',
+    )
     .trim();
   return (line || 'the header cannot be parsed').slice(0, 200);
 }
@@ -160,7 +164,11 @@ function sharpFailure(
   const damage = inspectContainer(buf, format);
   if (damage?.kind === 'cut') return failure('TRUNCATED', `${label}: ${damage.detail}`, reportAs);
   if (damage) {
-    return failure(stage === 'header' ? 'CORRUPT_HEADER' : 'TRUNCATED', `${label}: ${damage.detail}`, reportAs);
+    return failure(
+      stage === 'header' ? 'CORRUPT_HEADER' : 'TRUNCATED',
+      `${label}: ${damage.detail}`,
+      reportAs,
+    );
   }
   return failure(code, `${label}: ${errorLine(err)}`, reportAs);
 }
@@ -172,7 +180,11 @@ function classifySharpError(err: unknown, stage: 'header' | 'pixels'): ProblemCo
   if (/not configured|not supported|unsupported (compression|bit depth|feature)/i.test(text)) {
     return 'UNSUPPORTED_VARIANT';
   }
-  if (/premature end|truncated|unexpected end|end of (stream|file|data)|out of data|read error|short read/i.test(text)) {
+  if (
+    /premature end|truncated|unexpected end|end of (stream|file|data)|out of data|read error|short read/i.test(
+      text,
+    )
+  ) {
     return 'TRUNCATED';
   }
   return stage === 'header' ? 'CORRUPT_HEADER' : 'TRUNCATED';
@@ -189,20 +201,38 @@ function success(
 }
 
 /** Formats whose libvips loader holds the whole image (or its coefficients) in memory. */
-function decodesWhole(format: ImageFormat, header: sharp.Metadata): boolean {
+function decodesWhole(buf: Buffer, format: ImageFormat, header: sharp.Metadata): boolean {
   if (format === 'gif' || format === 'avif' || format === 'heic') return true;
+  if (format === 'webp') return isLosslessWebp(buf);
   return (format === 'jpeg' || format === 'png') && header.isProgressive === true;
 }
 
 /** EXIF from exifr on the file, else from the EXIF block sharp found (WebP's EXIF chunk). */
-async function readExif(input: Buffer, header: sharp.Metadata | null): Promise<ExifSummary> {
-  let blocks: TagBlocks | null = await readTagBlocks(input);
+async function readExif(
+  input: Buffer,
+  header: sharp.Metadata | null,
+  alreadyRead?: TagBlocks | null,
+): Promise<ExifSummary> {
+  let blocks = alreadyRead === undefined ? await readTagBlocks(input) : alreadyRead;
   if (!blocks?.ifd0 && header?.exif && header.exif.length > 8) {
     const exif = header.exif;
     const tiff = exif.toString('latin1', 0, 6) === 'Exif\0\0' ? exif.subarray(6) : exif;
     blocks = (await readTagBlocks(tiff)) ?? blocks;
   }
   return summarizeTagBlocks(blocks);
+}
+
+/**
+ * HEIC metadata: exifr first; when it cannot place the Exif item (it misreads some iloc
+ * layouts, such as heif-enc's), libvips' HEIF header parse supplies the EXIF block.
+ */
+async function readHeifExif(buf: Buffer): Promise<ExifSummary> {
+  const blocks = await readTagBlocks(buf);
+  if (blocks?.ifd0) return summarizeTagBlocks(blocks);
+  const header = await sharp(buf, { limitInputPixels: false })
+    .metadata()
+    .catch(() => null);
+  return readExif(buf, header, blocks);
 }
 
 /** Header read by sharp without decoding pixels; AVIF sequences get a still-image brand first. */
@@ -239,7 +269,12 @@ async function decodeWithSharp(
   const read = await readSharpHeader(buf, format);
   if ('ok' in read) return { ...read, format: reportAs };
   const { input, header } = read;
-  const limit = checkDeclaredSize(header.width, header.height, buf.length, decodesWhole(format, header));
+  const limit = checkDeclaredSize(
+    header.width,
+    header.height,
+    buf.length,
+    decodesWhole(input, format, header),
+  );
   if (limit) return failure(limit.code, `${FORMAT_LABEL[format]} ${limit.detail}`, reportAs);
 
   const render = (bytes: Buffer): Promise<Buffer> =>
@@ -290,18 +325,13 @@ async function renderWithEoi(
 /**
  * HEIC/HEIF through libheif (WebAssembly): the primary item, with its clean aperture, irot and
  * imir applied by libheif, colour-managed through its ICC profile or nclx primaries.
- * HEIF's EXIF Orientation is informative only (ISO/IEC 23008-12): like libheif, libvips and
- * Apple's decoders, it is reported in meta.orientation but not applied on top of irot/imir.
+ * HEIF's EXIF Orientation is informative only (ISO/IEC 23008-12): as libheif and libvips do, it
+ * is reported in meta.orientation but not applied on top of irot/imir.
  */
 async function decodeHeic(buf: Buffer, opts: DecodeOptions): Promise<DecodeResult> {
-  const dataEnd = readHeifDataEnd(buf);
-  if (dataEnd !== null && dataEnd > buf.length) {
-    return failure(
-      'TRUNCATED',
-      `HEIC/HEIF: the file is cut short (image data runs to byte ${dataEnd}, the file has ${buf.length})`,
-      'heic',
-    );
-  }
+  // libheif decodes a cut-short file without complaint, filling the missing tiles.
+  const damage = inspectContainer(buf, 'heic');
+  if (damage?.kind === 'cut') return failure('TRUNCATED', `HEIC/HEIF: ${damage.detail}`, 'heic');
   let primary;
   try {
     primary = await openHeifPrimary(buf);
@@ -311,12 +341,15 @@ async function decodeHeic(buf: Buffer, opts: DecodeOptions): Promise<DecodeResul
   try {
     const limit = checkDeclaredSize(primary.width, primary.height, buf.length, true);
     if (limit) return failure(limit.code, `HEIC/HEIF ${limit.detail}`, 'heic');
-    const exif = readExif(buf, null);
+    const exif = readHeifExif(buf);
     let decoded;
     try {
       decoded = await primary.decodeRgba();
     } catch (err) {
-      if (err instanceof HeifDecodeError && /not been built in|no matching decoder/i.test(err.message)) {
+      if (
+        err instanceof HeifDecodeError &&
+        /not been built in|no matching decoder/i.test(err.message)
+      ) {
         // Not HEVC (an AV1 or JPEG item in a generic HEIF file): libvips may know the codec.
         return await decodeWithSharp(buf, 'avif', opts, 'heic');
       }
@@ -353,7 +386,7 @@ async function renderHeifPixels(
         : null;
   if (!icc) return renderSquare(img, opts.size, opts.trimBorders);
   const shrunk = opts.trimBorders
-    ? img.resize(512, 512, { fit: 'inside', withoutEnlargement: true })
+    ? img.resize(TRIM_WORK_SIDE, TRIM_WORK_SIDE, { fit: 'inside', withoutEnlargement: true })
     : img.resize(opts.size, opts.size, { fit: 'fill' });
   const small = await shrunk.raw().toBuffer({ resolveWithObject: true });
   const png = encodePngWithIcc(small.data, small.info.width, small.info.height, icc);
@@ -369,7 +402,9 @@ async function decodeBmp(buf: Buffer, opts: DecodeOptions): Promise<DecodeResult
     if (inner && (innerFormat === 'jpeg' || innerFormat === 'png')) {
       return await decodeWithSharp(inner, innerFormat, opts, 'bmp');
     }
-    if (inner) return failure('CORRUPT_HEADER', 'BMP: the embedded JPEG/PNG stream is not one', 'bmp');
+    if (inner) {
+      return failure('CORRUPT_HEADER', 'BMP: the embedded JPEG/PNG stream is not one', 'bmp');
+    }
     const limit = checkDeclaredSize(header.width, header.height, buf.length, true);
     if (limit) return failure(limit.code, `BMP ${limit.detail}`, 'bmp');
     const pixels = decodeBmpPixels(buf, header);
@@ -399,7 +434,12 @@ async function decodeRaw(buf: Buffer, opts: DecodeOptions): Promise<DecodeResult
   let lastError = '';
   for (const preview of usable) {
     const bytes = buf.subarray(preview.start, preview.end);
-    const limit = checkDeclaredSize(preview.width, preview.height, bytes.length, preview.sof === 0xc2);
+    const limit = checkDeclaredSize(
+      preview.width,
+      preview.height,
+      bytes.length,
+      preview.sof === 0xc2,
+    );
     if (limit) {
       lastError = `preview ${limit.detail}`;
       continue;
@@ -424,7 +464,11 @@ function describeMissingPreview(info: RawInfo, lastError: string): string {
 }
 
 /** Sensor size when known (else the preview's), swapped for orientations that turn the image. */
-function rawDisplaySize(info: RawInfo, preview: JpegStream, orientation: number | null): [number, number] {
+function rawDisplaySize(
+  info: RawInfo,
+  preview: JpegStream,
+  orientation: number | null,
+): [number, number] {
   const w = info.sensorWidth ?? preview.width;
   const h = info.sensorHeight ?? preview.height;
   return orientation !== null && orientation >= 5 ? [h, w] : [w, h];

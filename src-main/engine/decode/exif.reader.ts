@@ -56,10 +56,10 @@ const T = {
  * blobs). They are not counted as EXIF fields, so a bare TIFF does not look richly tagged.
  */
 const STRUCTURAL_TAGS = new Set([
-  0x00fe, 0x00ff, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x010a, 0x0111, 0x0115, 0x0116,
-  0x0117, 0x011a, 0x011b, 0x011c, 0x0124, 0x0125, 0x0128, 0x013d, 0x0140, 0x0142, 0x0143,
-  0x0144, 0x0145, 0x014a, 0x0152, 0x0153, 0x0201, 0x0202, 0x0211, 0x0212, 0x0213, 0x0214,
-  0x02bc, 0x83bb, 0x8649, 0x8769, 0x8773, 0x8825, 0x927c, 0xa005, 0xa002, 0xa003,
+  0x00fe, 0x00ff, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x010a, 0x0111, 0x0115, 0x0116, 0x0117,
+  0x011a, 0x011b, 0x011c, 0x0124, 0x0125, 0x0128, 0x013d, 0x0140, 0x0142, 0x0143, 0x0144, 0x0145,
+  0x014a, 0x0152, 0x0153, 0x0201, 0x0202, 0x0211, 0x0212, 0x0213, 0x0214, 0x02bc, 0x83bb, 0x8649,
+  0x8769, 0x8773, 0x8825, 0x927c, 0xa005, 0xa002, 0xa003,
 ]);
 
 /** Apple maker note tags (ExifTool's Apple table): BurstUUID, and the Live Photo pairing id. */
@@ -156,7 +156,8 @@ export function summarizeTagBlocks(blocks: TagBlocks | null): ExifSummary {
   return {
     takenAt: readTakenAt(exif),
     camera: formatCamera(ifd0[T.MAKE], ifd0[T.MODEL]),
-    orientation: Number.isInteger(orientation) && orientation >= 1 && orientation <= 8 ? orientation : null,
+    orientation:
+      Number.isInteger(orientation) && orientation >= 1 && orientation <= 8 ? orientation : null,
     burstId: apple.burstId ?? xmpIds.burstId,
     contentId: apple.contentId ?? xmpIds.contentId,
     hasExif: exifFieldCount > 0,
@@ -173,7 +174,11 @@ function countFields(block: Record<string, unknown> | undefined): number {
 
 function readTakenAt(exif: Record<string, unknown>): string | null {
   return (
-    formatExifDate(exif[T.DATE_TIME_ORIGINAL], exif[T.SUB_SEC_ORIGINAL], exif[T.OFFSET_TIME_ORIGINAL]) ??
+    formatExifDate(
+      exif[T.DATE_TIME_ORIGINAL],
+      exif[T.SUB_SEC_ORIGINAL],
+      exif[T.OFFSET_TIME_ORIGINAL],
+    ) ??
     formatExifDate(exif[T.CREATE_DATE], exif[T.SUB_SEC_DIGITIZED], exif[T.OFFSET_TIME_DIGITIZED]) ??
     // XMP's exif:DateTimeOriginal lands in the same block under its name (already ISO 8601).
     formatExifDate(exif.DateTimeOriginal, undefined, undefined)
@@ -208,13 +213,15 @@ export function formatExifDate(value: unknown, subSec: unknown, offset: unknown)
   if (fraction) iso += `.${fraction.slice(0, 3)}`;
   const zone = inlineZone ?? (typeof offset === 'string' ? offset.trim() : '');
   if (zone === 'Z') iso += 'Z';
-  else if (/^[+-]\d{2}:?\d{2}$/.test(zone)) iso += zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  else if (/^[+-]\d{2}:?\d{2}$/.test(zone))
+    iso += zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
   return iso;
 }
 
 /**
- * "Make Model", trimmed. When the model already starts with the maker's name ("Canon" / "Canon
- * EOS 350D", "NIKON CORPORATION" / "NIKON D70") the model alone is given, as photo apps show it.
+ * "Make Model", trimmed. When the model already starts with the maker's name as a word ("Canon" /
+ * "Canon EOS 350D", "NIKON CORPORATION" / "NIKON D70") the model alone is given, as photo apps
+ * show it; "OM Digital Solutions" / "OM-1" stays whole.
  */
 export function formatCamera(make: unknown, model: unknown): string | null {
   const clean = (v: unknown): string => (typeof v === 'string' ? v.replace(/\0/g, '').trim() : '');
@@ -223,11 +230,17 @@ export function formatCamera(make: unknown, model: unknown): string | null {
   if (!mk) return md || null;
   if (!md) return mk;
   const brand = mk.split(/\s+/)[0].toLowerCase();
-  return md.toLowerCase().startsWith(brand) ? md : `${mk} ${md}`;
+  const lower = md.toLowerCase();
+  const named =
+    lower.startsWith(mk.toLowerCase()) || lower === brand || lower.startsWith(`${brand} `);
+  return named ? md : `${mk} ${md}`;
 }
 
 /** BurstUUID and the Live Photo content identifier from an Apple iOS maker note. */
-function readAppleIds(note: Uint8Array | undefined): { burstId: string | null; contentId: string | null } {
+function readAppleIds(note: Uint8Array | undefined): {
+  burstId: string | null;
+  contentId: string | null;
+} {
   const none = { burstId: null, contentId: null };
   if (!(note instanceof Uint8Array) || note.length < 16) return none;
   const buf = Buffer.from(note.buffer, note.byteOffset, note.byteLength);
@@ -250,7 +263,11 @@ function findXmpIds(blocks: TagBlocks): { burstId: string | null; contentId: str
   let burstId: string | null = null;
   let contentId: string | null = null;
   for (const [name, block] of Object.entries(blocks)) {
-    if (['ifd0', 'exif', 'gps', 'makerNote'].includes(name) || !block || typeof block !== 'object') {
+    if (
+      ['ifd0', 'exif', 'gps', 'makerNote'].includes(name) ||
+      !block ||
+      typeof block !== 'object'
+    ) {
       continue;
     }
     for (const [key, value] of Object.entries(block as Record<string, unknown>)) {

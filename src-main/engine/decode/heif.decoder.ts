@@ -79,20 +79,36 @@ interface LibHeif {
 let libheifPromise: Promise<LibHeif> | null = null;
 
 /**
- * Loads libheif-js once, from heic-decode's own dependency so that the version heic-decode was
- * tested with is the one used. heic-decode's `decode()` itself is not called: it decodes the
+ * Loads a libheif-js instance, from heic-decode's own dependency so that the version heic-decode
+ * was tested with is the one used. heic-decode's `decode()` itself is not called: it decodes the
  * first top-level image, which is not always the primary one, and hides the alpha flags.
  */
 function loadLibheif(): Promise<LibHeif> {
   libheifPromise ??= (async () => {
     const load = createRequire(__filename);
     const heicDecodeDir = path.dirname(load.resolve('heic-decode/package.json'));
-    const entry = load.resolve('libheif-js/wasm-bundle', { paths: [heicDecodeDir] });
-    const lib = load(entry) as LibHeif;
+    const entry = load.resolve('libheif-js/libheif-wasm/libheif-bundle.js', {
+      paths: [heicDecodeDir],
+    });
+    const factory = load(entry) as () => LibHeif;
+    const lib = factory();
     await lib.ready;
     return lib;
   })();
   return libheifPromise;
+}
+
+/**
+ * After WebAssembly aborts (a trap inside libheif on hostile data) its memory may be left
+ * inconsistent: the next file gets a fresh instance instead.
+ */
+function discardIfAborted(err: unknown): void {
+  const name = err instanceof Error ? err.name : '';
+  const message = err instanceof Error ? err.message : String(err);
+  // WebAssembly.RuntimeError (traps) and Emscripten's abort() messages.
+  if (name === 'RuntimeError' || /abort|unreachable|out of bounds/i.test(message)) {
+    libheifPromise = null;
+  }
 }
 
 function isError(value: unknown, lib: LibHeif): value is LibHeifError {
@@ -124,6 +140,7 @@ export async function openHeifPrimary(buf: Buffer): Promise<HeifPrimary> {
     handle = primary;
   } catch (err) {
     close();
+    discardIfAborted(err);
     throw err instanceof HeifDecodeError ? err : new HeifDecodeError(String(err));
   }
   return {
@@ -147,6 +164,7 @@ async function decodeRgba(lib: LibHeif, handle: unknown): Promise<DecodedRgba> {
       lib.heif_chroma.heif_chroma_interleaved_RGBA,
     );
   } catch (err) {
+    discardIfAborted(err);
     throw new HeifDecodeError(`libheif stopped: ${(err as Error).message}`);
   }
   if (!decoded || isError(decoded, lib) || !('channels' in decoded)) {

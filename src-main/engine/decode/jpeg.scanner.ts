@@ -51,7 +51,8 @@ export function inspectJpeg(
   const end = Math.min(limit, buf.length);
   const cut = { damage: 'cut' as const };
   const malformed = { damage: 'malformed' as const };
-  if (start < 0 || start + 4 > end || buf[start] !== 0xff || buf[start + 1] !== 0xd8) return malformed;
+  if (start < 0 || start + 4 > end || buf[start] !== 0xff || buf[start + 1] !== 0xd8)
+    return malformed;
   let frame: Pick<JpegStream, 'width' | 'height' | 'sof' | 'precision'> | null = null;
   let p = start + 2;
   while (p < end) {

@@ -20,7 +20,7 @@ export const SHARP_INPUT: sharp.SharpOptions = {
 
 const WHITE = { r: 255, g: 255, b: 255 };
 /** Side of the intermediate image that border trimming works on. */
-const TRIM_WORK_SIDE = 512;
+export const TRIM_WORK_SIDE = 512;
 /** Colour distance (sharp's trim threshold) under which a pixel counts as border. */
 const TRIM_THRESHOLD = 12;
 /** A "border" leaving less than this share of the area is the picture itself: keep it all. */
@@ -54,7 +54,9 @@ export async function renderSquare(
     .raw()
     .toBuffer({ resolveWithObject: true })
     .catch(() => null);
-  const keptArea = trimmed ? (trimmed.info.width * trimmed.info.height) / (raw.width * raw.height) : 0;
+  const keptArea = trimmed
+    ? (trimmed.info.width * trimmed.info.height) / (raw.width * raw.height)
+    : 0;
   const source =
     trimmed && keptArea >= TRIM_MIN_KEPT_AREA
       ? sharp(trimmed.data, {

@@ -30,7 +30,9 @@ const CR3_PREVIEW_UUID = 'eaf42b5e1c984b88b9fbb7dc406e4d16';
 
 /** PhotometricInterpretation of colour-filter-array and linear raw sensor data. */
 const SENSOR_PHOTOMETRIC = new Set([32803, 34892]);
-const SENSOR_COMPRESSIONS = new Set([32767, 32769, 32770, 32771, 32772, 34316, 34713, 65000, 65535]);
+const SENSOR_COMPRESSIONS = new Set([
+  32767, 32769, 32770, 32771, 32772, 34316, 34713, 65000, 65535,
+]);
 
 /** Reads previews, sensor size and fallback metadata from a RAW file of kind `kind`. */
 export function readRawInfo(buf: Buffer, kind: RawKind): RawInfo {
@@ -43,7 +45,14 @@ export function readRawInfo(buf: Buffer, kind: RawKind): RawInfo {
       return readMrw(buf);
     case 'CRW':
     case 'X3F':
-      return { kind, sensorWidth: null, sensorHeight: null, previews: rankPreviews(buf, []), exifSource: null, tags: null };
+      return {
+        kind,
+        sensorWidth: null,
+        sensorHeight: null,
+        previews: rankPreviews(buf, []),
+        exifSource: null,
+        tags: null,
+      };
     case 'CR2':
     case 'NEF':
     case 'ARW':
@@ -85,7 +94,9 @@ function readTiffRaw(buf: Buffer, kind: RawKind): RawInfo {
     pointed.push(jpegAt(buf, r.uint(e.get(TAG.JPEG_OFFSET)), r.uint(e.get(TAG.JPEG_LENGTH))));
     const compression = r.uint(e.get(TAG.COMPRESSION));
     if (compression === 6 || compression === 7) {
-      pointed.push(jpegAt(buf, r.uint(e.get(TAG.STRIP_OFFSETS)), r.uint(e.get(TAG.STRIP_BYTE_COUNTS))));
+      pointed.push(
+        jpegAt(buf, r.uint(e.get(TAG.STRIP_OFFSETS)), r.uint(e.get(TAG.STRIP_BYTE_COUNTS))),
+      );
     }
     const rw2Jpeg = e.get(TAG.RW2_JPG_FROM_RAW);
     if (rw2Jpeg) pointed.push(jpegAt(buf, rw2Jpeg.valueOffset, rw2Jpeg.count));
@@ -114,7 +125,14 @@ function tiffSensorSize(
   const get = (ifd: Ifd | null, tag: number): number | null => reader.uint(ifd?.entries.get(tag));
   if (kind === 'RW2' && ifd0) {
     const [top, left, bottom, right] = [4, 5, 6, 7].map((tag) => get(ifd0, tag));
-    if (top !== null && left !== null && bottom !== null && right !== null && right > left && bottom > top) {
+    if (
+      top !== null &&
+      left !== null &&
+      bottom !== null &&
+      right !== null &&
+      right > left &&
+      bottom > top
+    ) {
       return [right - left, bottom - top];
     }
     const [w, h] = [get(ifd0, 2), get(ifd0, 3)];
@@ -192,7 +210,9 @@ function readCr3(buf: Buffer): RawInfo {
   const moov = findBox(buf, 'moov', 0);
   const uuidOf = (box: Box): string => buf.toString('hex', box.content, box.content + 16);
   const meta = moov
-    ? listBoxes(buf, moov.content, moov.end).find((b) => b.type === 'uuid' && uuidOf(b) === CR3_METADATA_UUID)
+    ? listBoxes(buf, moov.content, moov.end).find(
+        (b) => b.type === 'uuid' && uuidOf(b) === CR3_METADATA_UUID,
+      )
     : undefined;
   const metaBoxes = meta ? listBoxes(buf, meta.content + 16, meta.end) : [];
   const tiffIn = (type: string): { reader: TiffReader; ifd0: Ifd | null } | null => {
@@ -212,7 +232,9 @@ function readCr3(buf: Buffer): RawInfo {
     const at = buf.indexOf(Buffer.from([0xff, 0xd8, 0xff]), box.content);
     return at >= 0 && at < box.end ? scanJpeg(buf, at, box.end) : null;
   };
-  const previewUuid = listBoxes(buf, 0).find((b) => b.type === 'uuid' && uuidOf(b) === CR3_PREVIEW_UUID);
+  const previewUuid = listBoxes(buf, 0).find(
+    (b) => b.type === 'uuid' && uuidOf(b) === CR3_PREVIEW_UUID,
+  );
   const pointed = [jpegInside(metaBoxes.find((b) => b.type === 'THMB')), jpegInside(previewUuid)];
 
   const dim = (part: typeof cmt1, wTag: number, hTag: number): [number, number] | null => {
@@ -221,7 +243,8 @@ function readCr3(buf: Buffer): RawInfo {
     return w && h ? [w, h] : null;
   };
   const sensor =
-    dim(cmt1, TAG.IMAGE_WIDTH, TAG.IMAGE_LENGTH) ?? dim(cmt2, TAG.EXIF_IMAGE_WIDTH, TAG.EXIF_IMAGE_HEIGHT);
+    dim(cmt1, TAG.IMAGE_WIDTH, TAG.IMAGE_LENGTH) ??
+    dim(cmt2, TAG.EXIF_IMAGE_WIDTH, TAG.EXIF_IMAGE_HEIGHT);
   return {
     kind: 'CR3',
     sensorWidth: sensor?.[0] ?? null,
@@ -240,7 +263,7 @@ function readMrw(buf: Buffer): RawInfo {
   const end = buf.length >= 8 ? Math.min(buf.length, 8 + buf.readUInt32BE(4)) : 0;
   let sensor: [number, number] | null = null;
   let tags: TagBlocks | null = null;
-  for (let p = 8; p + 8 <= end; ) {
+  for (let p = 8; p + 8 <= end;) {
     const name = buf.toString('latin1', p, p + 4);
     const length = buf.readUInt32BE(p + 4);
     const data = p + 8;

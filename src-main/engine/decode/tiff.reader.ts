@@ -122,7 +122,9 @@ export class TiffReader {
     switch (entry.type) {
       case 1:
       case 7:
-        return entry.valueOffset + index < this.buf.length ? this.buf[entry.valueOffset + index] : null;
+        return entry.valueOffset + index < this.buf.length
+          ? this.buf[entry.valueOffset + index]
+          : null;
       case 3:
       case 8:
         return this.u16(entry.valueOffset + index * 2);
@@ -150,7 +152,10 @@ export class TiffReader {
   string(entry: IfdEntry | undefined): string | null {
     const raw = this.bytes(entry);
     if (!raw) return null;
-    const text = raw.toString('latin1').replace(/\0[\s\S]*$/, '').trim();
+    const text = raw
+      .toString('latin1')
+      .replace(/\0[\s\S]*$/, '')
+      .trim();
     return text || null;
   }
 

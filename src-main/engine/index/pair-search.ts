@@ -8,38 +8,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
-  checkVectorSet,
-  completePairs,
+  createIndexStore,
   fileIndex,
-  findPairsWithin,
   planIndex,
   type IndexOptions,
-  type IndexPlan,
+  type IndexStore,
+} from '../../core/neighbor-index';
+import {
+  checkSearch,
+  completePairs,
+  findPairsWithin,
+  isExactSearch,
   type PairChunk,
   type PairGraph,
-  type PhotoCells,
   type SearchStrategy,
   type VectorSet,
 } from '../../core/neighbors';
 
-/** What each worker gets at start: the set in shared memory and the trained plan. */
+/** What each worker gets at start: the set in shared memory, the index store and its slot. */
 export interface PairSearchInit {
   dims: number;
   count: number;
   data: SharedArrayBuffer;
   viewPhoto: SharedArrayBuffer | null;
   viewData: SharedArrayBuffer | null;
-  plan: IndexPlan;
+  store: IndexStore;
+  slot: number;
 }
-
-/** A task without its id, as callers of the pool give it. */
-type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /** One message to a worker; the reply carries the same `id`. */
 export type PairSearchTask =
   | { id: number; type: 'rank'; from: number; to: number }
-  | { id: number; type: 'index'; start: Int32Array[]; members: Int32Array[]; sketches: Int8Array[] }
+  | { id: number; type: 'index'; start: Int32Array[]; members: Int32Array[] }
   | { id: number; type: 'search'; from: number; to: number; cells: Int32Array; radius: number };
+
+/** A task as callers of the pool give it (the pool numbers it). */
+type NewTask = PairSearchTask extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
 
 /** Photo ranges per worker; more than one each so a slow range does not idle the others. */
 const RANGES_PER_THREAD = 4;
@@ -48,52 +52,39 @@ const RANGES_PER_THREAD = 4;
 const WORKER_FILE = path.join(__dirname, 'pair-search.worker.js');
 
 /**
- * Every pair within `radius` (see core `findPairsWithin`), searched on `threads` worker threads
- * (default: the machine's cores, at most 8). Vectors already in a SharedArrayBuffer are not copied.
- * Falls back to the calling thread for small sets, one thread, or when the compiled worker file
- * is missing (tests running TypeScript directly). Throws what `findPairsWithin` throws.
+ * Every pair within `radius` (see core `findPairsWithin`; the same index and the same pairs),
+ * with ranking and searching split over `threads` worker threads (default: the machine's cores,
+ * at most 8). Vectors already in SharedArrayBuffers are not copied. Runs on the calling thread
+ * instead where the exact search applies, with one thread, or when the compiled worker file is
+ * missing (tests running TypeScript directly). Throws what `findPairsWithin` throws.
  */
 export async function findPairsWithinParallel(
   set: VectorSet,
   radius: number,
   options: { threads?: number; strategy?: SearchStrategy; index?: IndexOptions } = {},
 ): Promise<PairGraph> {
+  checkSearch(set, radius);
   const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), 8));
-  const single = threads === 1 || !fs.existsSync(WORKER_FILE) || options.strategy === 'exact';
-  const small = set.count < 20_000 && options.strategy !== 'index';
-  if (single || small) return findPairsWithin(set, radius, options);
-  checkVectorSet(set);
-  if (!(radius >= 0) || !Number.isFinite(radius)) {
-    throw new RangeError(`Search radius must be a non-negative number; got ${radius}.`);
+  if (threads === 1 || !fs.existsSync(WORKER_FILE) || isExactSearch(set, options.strategy)) {
+    return findPairsWithin(set, radius, options);
   }
 
-  const plan = planIndex(set, options.index);
-  const pool = new WorkerPool(threads, toShared(set, plan));
+  const store = createIndexStore(planIndex(set, options.index), threads, true);
+  const pool = new WorkerPool(threads, (slot) => ({ ...shareSet(set), store, slot }));
   try {
     const ranges = splitRanges(set.count, threads * RANGES_PER_THREAD);
-    const described = await Promise.all(
-      ranges.map(([from, to]) => pool.run<PhotoCells>({ type: 'rank', from, to })),
+    const ranked = await Promise.all(
+      ranges.map(([from, to]) => pool.run<{ cells: Int32Array }>({ type: 'rank', from, to })),
     );
-    const cells = concat(described.map((r) => r.cells));
-    const sketch = concat(described.map((r) => r.sketch));
-    const index = fileIndex(plan, { cells, sketch }, set.count, true);
-    await pool.broadcast({
-      type: 'index',
-      start: index.start,
-      members: index.members,
-      sketches: index.sketches,
-    });
-    const stride = plan.tables.length * plan.probes;
+    const cells = concat(ranked.map((r) => r.cells));
+    const index = fileIndex(set, store, cells, true);
+    await pool.broadcast({ type: 'index', start: index.start, members: index.members });
+    const stride = store.plan.tables.length * store.plan.probes;
     const chunks = await Promise.all(
-      ranges.map(([from, to]) =>
-        pool.run<PairChunk>({
-          type: 'search',
-          from,
-          to,
-          radius,
-          cells: cells.slice(from * stride, to * stride),
-        }),
-      ),
+      ranges.map(([from, to]) => {
+        const part = cells.slice(from * stride, to * stride);
+        return pool.run<PairChunk>({ type: 'search', from, to, radius, cells: part });
+      }),
     );
     return completePairs(set, chunks, radius);
   } finally {
@@ -101,27 +92,29 @@ export async function findPairsWithinParallel(
   }
 }
 
-function toShared(set: VectorSet, plan: IndexPlan): PairSearchInit {
-  const share = (a: Float32Array | Int32Array): SharedArrayBuffer => {
-    if (
-      a.buffer instanceof SharedArrayBuffer &&
-      a.byteOffset === 0 &&
-      a.byteLength === a.buffer.byteLength
-    ) {
-      return a.buffer;
-    }
-    const buffer = new SharedArrayBuffer(a.byteLength);
-    new Uint8Array(buffer).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    return buffer;
-  };
+/** The set's arrays as SharedArrayBuffers (copied only when not shared already). */
+function shareSet(set: VectorSet): Omit<PairSearchInit, 'store' | 'slot'> {
   return {
     dims: set.dims,
     count: set.count,
     data: share(set.data),
     viewPhoto: set.views ? share(set.views.photo) : null,
     viewData: set.views ? share(set.views.data) : null,
-    plan,
   };
+}
+
+const shared = new WeakMap<object, SharedArrayBuffer>();
+
+function share(a: Float32Array | Int32Array): SharedArrayBuffer {
+  const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+  if (a.buffer instanceof SharedArrayBuffer && whole) return a.buffer;
+  let copy = shared.get(a);
+  if (!copy) {
+    copy = new SharedArrayBuffer(a.byteLength);
+    new Uint8Array(copy).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    shared.set(a, copy);
+  }
+  return copy;
 }
 
 function splitRanges(count: number, parts: number): [number, number][] {
@@ -131,9 +124,8 @@ function splitRanges(count: number, parts: number): [number, number][] {
   return ranges;
 }
 
-function concat<T extends Int32Array | Int8Array>(parts: T[]): T {
-  const Type = parts[0].constructor as new (length: number) => T;
-  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
+function concat(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
@@ -153,9 +145,9 @@ class WorkerPool {
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(size: number, init: PairSearchInit) {
+  constructor(size: number, init: (slot: number) => PairSearchInit) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(WORKER_FILE, { workerData: init });
+      const worker = new Worker(WORKER_FILE, { workerData: init(i) });
       worker.on('message', (reply: { id: number }) => this.settle(worker, reply));
       worker.on('error', (error) => this.fail(error));
       worker.on(
@@ -168,7 +160,7 @@ class WorkerPool {
   }
 
   /** Runs one task on the next free worker. */
-  run<T>(task: DistributiveOmitId<Exclude<PairSearchTask, { type: 'index' }>>): Promise<T> {
+  run<T>(task: Exclude<NewTask, { type: 'index' }>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const full = { ...task, id: this.nextId++ } as PairSearchTask;
@@ -178,7 +170,7 @@ class WorkerPool {
   }
 
   /** Sends one task to every worker (all idle) and waits for each reply. */
-  broadcast(task: Omit<Extract<PairSearchTask, { type: 'index' }>, 'id'>): Promise<unknown[]> {
+  broadcast(task: Extract<NewTask, { type: 'index' }>): Promise<unknown[]> {
     return Promise.all(
       this.workers.map(
         (worker) =>

@@ -1,16 +1,11 @@
 /**
- * Worker thread of the parallel pair search: ranks index cells and searches pairs for the ranges
- * of photos the pool sends, over vectors shared with the main thread (no copy).
+ * Worker thread of the parallel pair search: ranks index cells and searches pairs for the photo
+ * ranges the pool sends, over vectors and an index store shared with the main thread (no copy).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  describePhotos,
-  searchPairs,
-  type IndexPlan,
-  type NeighborIndex,
-  type VectorSet,
-} from '../../core/neighbors';
-import type { PairSearchTask, PairSearchInit } from './pair-search';
+import { rankPhotos, searchPairs, type NeighborIndex } from '../../core/neighbor-index';
+import { listViews, type VectorSet } from '../../core/vector-set';
+import type { PairSearchInit, PairSearchTask } from './pair-search';
 
 const init = workerData as PairSearchInit;
 const set: VectorSet = {
@@ -22,28 +17,22 @@ const set: VectorSet = {
       ? { photo: new Int32Array(init.viewPhoto), data: new Float32Array(init.viewData) }
       : undefined,
 };
-const plan: IndexPlan = init.plan;
+const views = listViews(set);
 let index: NeighborIndex | null = null;
 
 parentPort!.on('message', (task: PairSearchTask) => {
   if (task.type === 'rank') {
-    const { cells, sketch } = describePhotos(set, plan, task.from, task.to);
-    parentPort!.postMessage({ id: task.id, cells, sketch }, [
-      cells.buffer as ArrayBuffer,
-      sketch.buffer as ArrayBuffer,
-    ]);
+    const cells = rankPhotos(set, init.store, init.slot, task.from, task.to);
+    parentPort!.postMessage({ id: task.id, cells }, [cells.buffer as ArrayBuffer]);
     return;
   }
   if (task.type === 'index') {
-    index = { ...plan, start: task.start, members: task.members, sketches: task.sketches };
+    index = { store: init.store, start: task.start, members: task.members };
     parentPort!.postMessage({ id: task.id });
     return;
   }
-  const chunk = searchPairs(set, index!, task.cells, task.from, task.to, task.radius);
-  const a = chunk.a.slice();
-  const b = chunk.b.slice();
-  parentPort!.postMessage({ id: task.id, a, b, length: chunk.length }, [
-    a.buffer as ArrayBuffer,
-    b.buffer as ArrayBuffer,
-  ]);
+  const { from, to, cells, radius } = task;
+  const chunk = searchPairs(set, views, index!, init.slot, cells, from, to, radius);
+  const transfer = [chunk.a.buffer as ArrayBuffer, chunk.b.buffer as ArrayBuffer];
+  parentPort!.postMessage({ id: task.id, ...chunk }, transfer);
 });

@@ -61,7 +61,10 @@ export function encodeGenericRows(features: Float32Array, rows: number, dims: nu
 }
 
 /** Reverses encodeGenericRows. Throws a RangeError when the length is not whole rows. */
-export function decodeGenericRows(bytes: Uint8Array, dims: number): { features: Float32Array; rows: number } {
+export function decodeGenericRows(
+  bytes: Uint8Array,
+  dims: number,
+): { features: Float32Array; rows: number } {
   const size = rowBytes(dims);
   if (bytes.length % size !== 0) {
     throw new RangeError(`${bytes.length} bytes is not a whole number of ${dims}-value rows.`);
@@ -109,14 +112,17 @@ export function writeGenericTriplets(
 
 /** The generic evaluation of a model folder, or why it cannot be used. */
 export type GenericLoad =
-  | { ok: true; header: GenericHeader; set: TripletSet }
-  | { ok: false; reason: string };
+  { ok: true; header: GenericHeader; set: TripletSet } | { ok: false; reason: string };
 
 /**
  * Loads the generic triplets beside the model card in `modelDir`, checked against the network
  * the features must come from. Never throws: a missing or damaged file is a reason.
  */
-export function loadGenericTriplets(modelDir: string, networkVersion: string, dims: number): GenericLoad {
+export function loadGenericTriplets(
+  modelDir: string,
+  networkVersion: string,
+  dims: number,
+): GenericLoad {
   const headerPath = path.join(modelDir, GENERIC_HEADER_FILE);
   let header: GenericHeader;
   try {

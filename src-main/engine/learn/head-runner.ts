@@ -7,12 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import type { Head } from '../../core/head';
-import {
-  jsLinearOps,
-  linearRows,
-  type HeadParams,
-  type LinearOps,
-} from '../../core/triplet';
+import { jsLinearOps, linearRows, type HeadParams, type LinearOps } from '../../core/triplet';
 import { createLogger } from '../log/logger';
 import { LINEAR_IO, WEIGHT_GRADIENT_IO, linearGraph, weightGradientGraph } from './onnx-graph';
 
@@ -124,7 +119,9 @@ export function backendLinearOps(
     forward: (params) => backend.linear(params, features, rows),
     weightGradient: (gradZ, rowIndex) => {
       const picked = new Float32Array(rowIndex.length * inDims);
-      rowIndex.forEach((r, i) => picked.set(features.subarray(r * inDims, (r + 1) * inDims), i * inDims));
+      rowIndex.forEach((r, i) =>
+        picked.set(features.subarray(r * inDims, (r + 1) * inDims), i * inDims),
+      );
       const outDims = gradZ.length / Math.max(1, rowIndex.length);
       return backend.weightGradient(gradZ, picked, rowIndex.length, outDims, inDims);
     },

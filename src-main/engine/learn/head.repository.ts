@@ -70,7 +70,9 @@ export class HeadRepository {
         `SELECT version, created_at, parent, network_version, base_head, in_dims, out_dims, metrics
          FROM heads ORDER BY version`,
       ),
-      weights: db.prepare<[number], { weights: Buffer }>('SELECT weights FROM heads WHERE version = ?'),
+      weights: db.prepare<[number], { weights: Buffer }>(
+        'SELECT weights FROM heads WHERE version = ?',
+      ),
       setting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)'),
     };

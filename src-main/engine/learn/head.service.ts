@@ -62,7 +62,9 @@ export function currentModel(db: Db, shipped: LoadedModel): LoadedModel {
   const version = heads.currentVersion();
   if (version === SHIPPED_VERSION) return shipped;
   const stored = heads.find(version);
-  const problem = stored ? incompatibility(stored, shipped) : `head version ${version} is not stored`;
+  const problem = stored
+    ? incompatibility(stored, shipped)
+    : `head version ${version} is not stored`;
   if (problem) {
     log.warn(`using the shipped head: ${problem}`);
     return shipped;
@@ -195,8 +197,11 @@ export async function embedMissingWithHead(
     'INSERT OR REPLACE INTO embeddings (content_hash, head_version, view, data) VALUES (?, ?, ?, ?)',
   );
   const total =
-    db.prepare<[], { n: number }>(`SELECT COUNT(DISTINCT content_hash) AS n FROM photos WHERE status = 'ok'`).get()!.n *
-    card.views.length;
+    db
+      .prepare<[], { n: number }>(
+        `SELECT COUNT(DISTINCT content_hash) AS n FROM photos WHERE status = 'ok'`,
+      )
+      .get()!.n * card.views.length;
   const rowBytes = head.outDims * 4;
   const read = (after: { hash: string; view: string }): FeatureRow[] =>
     page.all({ net: card.networkVersion, head: head.version, ...after, limit: EMBED_PAGE_ROWS });
@@ -212,7 +217,12 @@ export async function embedMissingWithHead(
     const blob = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     db.transaction(() =>
       rows.forEach((r, i) =>
-        put.run(r.content_hash, head.version, r.view, blob.subarray(i * rowBytes, (i + 1) * rowBytes)),
+        put.run(
+          r.content_hash,
+          head.version,
+          r.view,
+          blob.subarray(i * rowBytes, (i + 1) * rowBytes),
+        ),
       ),
     )();
     count += rows.length;

@@ -203,10 +203,11 @@ export class LabelRepository {
 export function excludedPairs(db: Db): (hashA: string, hashB: string) => boolean {
   const keys = new Set<string>();
   const rows = db
-    .prepare<[], { hash_a: string; hash_b: string }>('SELECT hash_a, hash_b FROM not_duplicate_pairs')
+    .prepare<[], { hash_a: string; hash_b: string }>(
+      'SELECT hash_a, hash_b FROM not_duplicate_pairs',
+    )
     .all();
   for (const r of rows) keys.add(`${r.hash_a}\n${r.hash_b}`);
   if (keys.size === 0) return () => false;
-  return (hashA, hashB) =>
-    keys.has(hashA < hashB ? `${hashA}\n${hashB}` : `${hashB}\n${hashA}`);
+  return (hashA, hashB) => keys.has(hashA < hashB ? `${hashA}\n${hashB}` : `${hashB}\n${hashA}`);
 }

@@ -56,7 +56,10 @@ export function addTriplet(
   const better = resolvePhoto(db, paths.better);
   const worse = resolvePhoto(db, paths.worse);
   checkDistinct([query, better, worse]);
-  return { labels: Number(new LabelRepository(db).addLabel({ query, better, worse, source })), pairs: 0 };
+  return {
+    labels: Number(new LabelRepository(db).addLabel({ query, better, worse, source })),
+    pairs: 0,
+  };
 }
 
 /**
@@ -79,7 +82,12 @@ export function recordSplit(db: Db, remaining: PhotoRef[], splitOut: PhotoRef): 
   const repo = new LabelRepository(db);
   const others = uniqueContents(remaining).filter((p) => p.hash !== splitOut.hash);
   return repo.transaction(() => {
-    const change = recordPairsApart(repo, others.map((p) => [p, splitOut]), 'split', false);
+    const change = recordPairsApart(
+      repo,
+      others.map((p) => [p, splitOut]),
+      'split',
+      false,
+    );
     if (others.length < 2) return change;
     others.forEach((query, i) => {
       const better = i === 0 ? others[1] : others[0];
@@ -293,7 +301,12 @@ export function importLabels(db: Db, data: z.infer<typeof FileSchema>): LabelCha
  * content, by that content (the file was renamed or moved). Returns null when the file at the path
  * now has other content. Throws AppError naming the entry and path when neither finds it.
  */
-function locatePhoto(db: Db, given: string, hash: string | undefined, where: string): PhotoRef | null {
+function locatePhoto(
+  db: Db,
+  given: string,
+  hash: string | undefined,
+  where: string,
+): PhotoRef | null {
   try {
     const ref = resolvePhoto(db, given);
     return hash && ref.hash !== hash ? null : ref;

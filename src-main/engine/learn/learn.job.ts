@@ -16,8 +16,7 @@ const log = createLogger('learn-job');
 
 /** What a learning job does. */
 export type LearnTask =
-  | { kind: 'train'; settings?: Partial<TrainSettings> }
-  | { kind: 'switch-head'; version: number };
+  { kind: 'train'; settings?: Partial<TrainSettings> } | { kind: 'switch-head'; version: number };
 
 export interface LearnJobOptions {
   /** The database file (not `:memory:`: the worker opens it too). */
@@ -34,7 +33,13 @@ export interface LearnJobOptions {
 type WorkerMessage =
   | { type: 'progress'; progress: LearnProgress }
   | { type: 'done'; result: TrainReport | HeadSwitchReport }
-  | { type: 'error'; code: ErrorCode | null; params: Record<string, string | number>; message: string; stack?: string };
+  | {
+      type: 'error';
+      code: ErrorCode | null;
+      params: Record<string, string | number>;
+      message: string;
+      stack?: string;
+    };
 
 /** The compiled worker beside this file (absent when running from the TypeScript sources). */
 const WORKER_FILE = path.join(__dirname, 'learn.worker.js');
@@ -43,14 +48,24 @@ const WORKER_FILE = path.join(__dirname, 'learn.worker.js');
  * Runs `task` in a worker thread and resolves with its report. Rejects with the task's AppError,
  * or CancellationError when `signal` aborts (the worker is stopped; an unfinished adoption rolls back).
  */
-export function runLearnJob(task: { kind: 'train'; settings?: Partial<TrainSettings> }, opts: LearnJobOptions): Promise<TrainReport>;
-export function runLearnJob(task: { kind: 'switch-head'; version: number }, opts: LearnJobOptions): Promise<HeadSwitchReport>;
-export function runLearnJob(task: LearnTask, opts: LearnJobOptions): Promise<TrainReport | HeadSwitchReport> {
+export function runLearnJob(
+  task: { kind: 'train'; settings?: Partial<TrainSettings> },
+  opts: LearnJobOptions,
+): Promise<TrainReport>;
+export function runLearnJob(
+  task: { kind: 'switch-head'; version: number },
+  opts: LearnJobOptions,
+): Promise<HeadSwitchReport>;
+export function runLearnJob(
+  task: LearnTask,
+  opts: LearnJobOptions,
+): Promise<TrainReport | HeadSwitchReport> {
   const inThread = opts.inThread ?? !fs.existsSync(WORKER_FILE);
   if (inThread) {
     log.debug('running the learning task on the calling thread');
     return executeLearnTask(task, opts.dbFile, opts.modelDir, opts.onProgress);
   }
+  log.debug('running the learning task in a worker thread');
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, {
       workerData: { task, dbFile: opts.dbFile, modelDir: opts.modelDir },
@@ -75,7 +90,9 @@ export function runLearnJob(task: LearnTask, opts: LearnJobOptions): Promise<Tra
     });
     worker.on('error', (err) => settle(() => reject(err)));
     worker.on('exit', (code) =>
-      settle(() => reject(new AppError('LEARN_FAILED', { detail: `the worker exited (code ${code})` }))),
+      settle(() =>
+        reject(new AppError('LEARN_FAILED', { detail: `the worker exited (code ${code})` })),
+      ),
     );
   });
 }

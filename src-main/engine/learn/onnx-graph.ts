@@ -13,9 +13,18 @@ const IR_VERSION = 7;
 const OPSET = 13;
 
 /** Names of the inputs and output of `linearGraph`. */
-export const LINEAR_IO = { features: 'features', weight: 'weight', bias: 'bias', output: 'z' } as const;
+export const LINEAR_IO = {
+  features: 'features',
+  weight: 'weight',
+  bias: 'bias',
+  output: 'z',
+} as const;
 /** Names of the inputs and output of `weightGradientGraph`. */
-export const WEIGHT_GRADIENT_IO = { gradZ: 'grad_z', features: 'features', output: 'grad_weight' } as const;
+export const WEIGHT_GRADIENT_IO = {
+  gradZ: 'grad_z',
+  features: 'features',
+  output: 'grad_weight',
+} as const;
 
 /** A graph computing z[n, out] = features[n, in] x weight[out, in]^T + bias[out]. */
 export function linearGraph(): Uint8Array {
@@ -70,7 +79,10 @@ function gemm(inputs: string[], output: string, attrs: Record<string, number>): 
     stringField(3, 'gemm'),
     stringField(4, 'Gemm'),
     ...Object.entries(attrs).map(([key, value]) =>
-      bytesField(5, concat([stringField(1, key), varintField(3, value), varintField(20, ATTRIBUTE_INT)])),
+      bytesField(
+        5,
+        concat([stringField(1, key), varintField(3, value), varintField(20, ATTRIBUTE_INT)]),
+      ),
     ),
   ]);
 }
@@ -98,7 +110,10 @@ function varintField(field: number, value: number): Uint8Array {
 }
 
 function bytesField(field: number, payload: Uint8Array): Uint8Array {
-  return concat([Uint8Array.from([...varint((field << 3) | WIRE_BYTES), ...varint(payload.length)]), payload]);
+  return concat([
+    Uint8Array.from([...varint((field << 3) | WIRE_BYTES), ...varint(payload.length)]),
+    payload,
+  ]);
 }
 
 function stringField(field: number, text: string): Uint8Array {

@@ -117,7 +117,9 @@ export async function trainFromLabels(
   const labels = new LabelRepository(db).listLabels();
   const distinct = distinctTriplets(labels);
   const features = loadIdentityFeatures(db, shipped, distinct);
-  const usable = distinct.filter((t) => [t.query, t.better, t.worse].every((h) => h === null || features.has(h)));
+  const usable = distinct.filter((t) =>
+    [t.query, t.better, t.worse].every((h) => h === null || features.has(h)),
+  );
   const contradicting = countContradicting(usable);
   const split = splitHeldOut(usable);
   const report: TrainReport = {
@@ -162,7 +164,11 @@ export async function trainFromLabels(
       before: round(await accuracy(backend, current.head, heldOutSet, tau)),
       after: round(await accuracy(backend, trained, heldOutSet, tau)),
     };
-    const generic = loadGenericTriplets(shipped.dir, shipped.card.networkVersion, shipped.head.inDims);
+    const generic = loadGenericTriplets(
+      shipped.dir,
+      shipped.card.networkVersion,
+      shipped.head.inDims,
+    );
     if (generic.ok) {
       report.generic = {
         before: round(await accuracy(backend, current.head, generic.set, tau)),
@@ -208,7 +214,11 @@ export async function trainFromLabels(
 }
 
 /** The first guard the new head fails, as a sentence; null when it may be adopted. */
-function adoptionRefusal(report: TrainReport, usable: number, genericMissing: string | null): string | null {
+function adoptionRefusal(
+  report: TrainReport,
+  usable: number,
+  genericMissing: string | null,
+): string | null {
   const { contradicting } = report.labels;
   if (contradicting > 0 && contradicting / usable > MAX_CONTRADICTION_SHARE) {
     return (
@@ -232,7 +242,10 @@ function adoptionRefusal(report: TrainReport, usable: number, genericMissing: st
 }
 
 /** Settings with defaults; the card's training gap (margin) is used when it states one. */
-function resolveSettings(model: LoadedModel, overrides: Partial<TrainSettings> = {}): TrainSettings {
+function resolveSettings(
+  model: LoadedModel,
+  overrides: Partial<TrainSettings> = {},
+): TrainSettings {
   // The card's `gap` is the margin the shipped head was trained with; keep the same hinge.
   const cardMargin = model.card.training?.gap ?? model.card.training?.margin;
   const margin =
@@ -274,7 +287,12 @@ async function fit(
   return result.params;
 }
 
-async function accuracy(backend: HeadBackend, params: HeadParams, set: TripletSet, tau: number): Promise<number> {
+async function accuracy(
+  backend: HeadBackend,
+  params: HeadParams,
+  set: TripletSet,
+  tau: number,
+): Promise<number> {
   const z = await backend.linear(params, set.features, set.rows);
   const { y } = normaliseRows(z, set.rows, params.outDims);
   return rankingAccuracy(y, params.outDims, set, tau);
@@ -298,7 +316,14 @@ function distinctTriplets(labels: Label[]): DistinctTriplet[] {
     const partners = [better ?? '', worse ?? ''].sort();
     const existing = map.get(key);
     if (existing) existing.weight = Math.max(existing.weight, label.weight);
-    else map.set(key, { query, better, worse, weight: label.weight, sideKey: `${query}|${partners.join('|')}` });
+    else
+      map.set(key, {
+        query,
+        better,
+        worse,
+        weight: label.weight,
+        sideKey: `${query}|${partners.join('|')}`,
+      });
   }
   return [...map.values()];
 }
@@ -334,7 +359,11 @@ function splitHeldOut(
 }
 
 /** Identity-view features of the current network for every photo the triplets name. */
-function loadIdentityFeatures(db: Db, model: LoadedModel, triplets: DistinctTriplet[]): Map<string, Float32Array> {
+function loadIdentityFeatures(
+  db: Db,
+  model: LoadedModel,
+  triplets: DistinctTriplet[],
+): Map<string, Float32Array> {
   const hashes = new Set<string>();
   for (const t of triplets) for (const h of [t.query, t.better, t.worse]) if (h) hashes.add(h);
   const rows = db
@@ -355,7 +384,11 @@ function loadIdentityFeatures(db: Db, model: LoadedModel, triplets: DistinctTrip
 }
 
 /** A compact TripletSet: one feature row per photo the triplets use. */
-function toTripletSet(triplets: DistinctTriplet[], features: Map<string, Float32Array>, inDims: number): TripletSet {
+function toTripletSet(
+  triplets: DistinctTriplet[],
+  features: Map<string, Float32Array>,
+  inDims: number,
+): TripletSet {
   const rowOf = new Map<string, number>();
   const row = (hash: string | null): number => {
     if (hash === null) return VIRTUAL;

@@ -18,6 +18,7 @@ import { walk, type WalkEntry } from '../fs/walk';
 import { isImageName, planFolder } from '../../core/bundles';
 import { CompanionRepository } from '../db/companion.repository';
 import { createLogger } from '../log/logger';
+import { reconcileJournal } from '../actions/reconcile.service';
 import { createEmbedder, type Embedder, type LoadedModel } from '../ml';
 import { refreshEmbeddings, rebuildGroups } from './grouping.service';
 
@@ -66,6 +67,9 @@ interface PendingInput {
 export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): Promise<ScanSummary> {
   const started = Date.now();
   const absRoots = roots.map((r) => checkRoot(r));
+  // A file action killed halfway must be settled before the scan looks at the folders.
+  const settled = reconcileJournal(db);
+  if (settled.settled) log.info(`settled ${settled.settled} interrupted file actions`);
   const repo = new PhotoRepository(db);
   const scanId = Number(
     db

@@ -43,6 +43,10 @@ export class FakeTransport implements Transport {
     for (const l of this.listeners.get(name) ?? []) l(payload);
   }
 
+  pathForFile(): string | null {
+    return null;
+  }
+
   mediaUrl(path: string): string {
     return `/media?path=${encodeURIComponent(path)}`;
   }
