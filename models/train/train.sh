@@ -19,8 +19,8 @@ python=/usr/bin/python3
 $python -m doppel_train.train --out runs/main --gap 0.15 --epochs 12 \
   --max-steps "$STAGE1_STEPS" --resume
 $python -m doppel_train.head_fit --ckpt runs/main/last.pt --out runs/main \
-  --max-photos "$STAGE2_PHOTOS" --steps 2000 --gaps 0.1,0.2,0.4
+  --max-photos "$STAGE2_PHOTOS" --steps 300 --batch 128 --gaps 0.1,0.3
 $python -m doppel_train.export --ckpt runs/main/stage2.pt --version v1 --views "$VIEWS" \
-  --eval-photos 60 --max-distractors 120
+  --eval-photos 40 --max-distractors 120
 node bench_ort.js ../doppel-net-v1.onnx 160 16 2 8
 node check_parity_ort.js

@@ -45,6 +45,10 @@ export const ERROR_CATALOG = {
     hint: 'Confirm that no copy should be kept, or keep one.',
   },
   MEDIA_REFUSED: { message: 'Refused to serve {path}: {reason}', hint: '' },
+  PORT_IN_USE: {
+    message: 'Cannot listen on 127.0.0.1:{port}: {detail}',
+    hint: 'Choose another --port, or leave it out to use any free port.',
+  },
   ENGINE_FAILED: { message: 'The engine stopped unexpectedly: {detail}', hint: 'Restart Doppel.' },
   MOVE_TARGET_INVALID: {
     message: 'Cannot move files to {path}: {detail}',

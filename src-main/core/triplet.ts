@@ -322,27 +322,36 @@ export interface FitOptions extends TripletLossOptions {
   steps: number;
   learningRate: number;
   linear?: LinearOps;
+  /**
+   * Stop early once the best objective has not dropped by more than 0.1% for this many steps
+   * (left out: always run `steps`).
+   */
+  patience?: number;
   /** Called after each step with the objective before that step. */
   onStep?: (step: number, loss: number) => void;
 }
 
 /**
- * Minimises the objective from `initial` with full-batch Adam for `opts.steps` steps; returns the
- * parameters with the lowest objective seen (a copy; `initial` is untouched) and that objective.
+ * Minimises the objective from `initial` with full-batch Adam for at most `opts.steps` steps;
+ * returns the parameters with the lowest objective seen (a copy; `initial` is untouched), that
+ * objective, the objective at the start and the steps taken.
  */
 export async function fitHead(
   initial: HeadParams,
   set: TripletSet,
   opts: FitOptions,
-): Promise<{ params: HeadParams; loss: number; initialLoss: number }> {
+): Promise<{ params: HeadParams; loss: number; initialLoss: number; steps: number }> {
   checkShapes(initial, set, opts.anchor);
   const linear = opts.linear ?? jsLinearOps(set.features, set.rows);
   const params = cloneParams(initial);
   const adam = createAdam(params);
   let best = { params: cloneParams(params), loss: Number.POSITIVE_INFINITY };
   let initialLoss = Number.NaN;
+  let lastGain = 0;
 
+  let taken = 0;
   for (let step = 0; step <= opts.steps; step++) {
+    taken = step;
     const z = await linear.forward(params);
     const { hinge, gradZ } = hingeStep(z, params.outDims, set, opts);
     const { compact, rowIndex } = activeRows(gradZ, set.rows, params.outDims);
@@ -352,13 +361,17 @@ export async function fitHead(
     const gradBias = biasGradient(gradZ, set.rows, params.outDims);
     const loss = hinge + regularisation(params, opts.anchor, opts.lambda, gradWeight, gradBias);
     if (step === 0) initialLoss = loss;
-    if (loss < best.loss) best = { params: cloneParams(params), loss };
+    if (loss < best.loss) {
+      if (loss < best.loss * 0.999) lastGain = step;
+      best = { params: cloneParams(params), loss };
+    }
     opts.onStep?.(step, loss);
     // The last pass only measures the final parameters.
     if (step === opts.steps) break;
+    if (opts.patience !== undefined && step - lastGain >= opts.patience) break;
     adamStep(params, gradWeight, gradBias, adam, { learningRate: opts.learningRate });
   }
-  return { params: best.params, loss: best.loss, initialLoss };
+  return { params: best.params, loss: best.loss, initialLoss, steps: taken };
 }
 
 /** A deep copy of `params`. */

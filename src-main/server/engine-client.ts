@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Channel, Envelope, EventMap, EventName } from '../contract/ipc';
+import type { Channel, Envelope, EventMap, EventName, WireError } from '../contract/ipc';
 import type { HostReply, HostRequest, MediaResolution } from './protocol';
 
 /** How long one call may take before the caller gets a timeout envelope (scans are jobs). */
@@ -31,6 +31,8 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private readonly events = new EventEmitter();
   private dead: string | null = null;
+  /** Why the host could not start, once `ready` resolved; null when it runs. */
+  startError: WireError | null = null;
   readonly ready: Promise<void>;
 
   constructor(private readonly transport: ClientTransport) {
@@ -38,6 +40,10 @@ export class EngineClient {
     this.ready = new Promise((resolve) => (markReady = resolve));
     transport.onMessage((message) => {
       if (message.type === 'ready') return markReady();
+      if (message.type === 'start-failed') {
+        this.startError = message.error;
+        return markReady();
+      }
       if (message.type === 'event') return void this.events.emit(message.name, message.payload);
       const waiter = this.pending.get(message.id);
       if (!waiter) return;

@@ -54,6 +54,8 @@ export interface EngineHostOptions {
   emit: <E extends EventName>(name: E, payload: EventMap[E]) => void;
 }
 
+type StoredGroupRow = ReturnType<PhotoRepository['listGroups']>[number];
+
 type Handlers = { [C in Channel]: (req: RequestOf<C>) => Promise<ResponseOf<C>> | ResponseOf<C> };
 
 const LIBRARY_KEY = 'app.library';
@@ -86,17 +88,35 @@ export class EngineHost {
   private readonly actions: ActionsService;
   private readonly learn: LearnService;
   private readonly handlers: Handlers;
+  private readonly options: EngineHostOptions;
+  /**
+   * The stored groups and their summaries, read once per change: reading 10,000 groups with their
+   * keep decisions takes about a second, and opening one group must not repeat that.
+   */
+  private groupsCache: {
+    stored: StoredGroupRow[];
+    byId: Map<number, StoredGroupRow>;
+    list: GroupListDto;
+  } | null = null;
 
-  constructor(private readonly options: EngineHostOptions) {
+  constructor(options: EngineHostOptions) {
+    // Every "groups changed" event also drops the cache, whoever sends it.
+    this.options = {
+      ...options,
+      emit: (name, payload) => {
+        if (name === 'app:groups:changed') this.groupsCache = null;
+        options.emit(name, payload);
+      },
+    };
     this.db = openDatabase(options.dbFile);
     this.repo = new PhotoRepository(this.db);
     this.jobs = new JobManager({
       dbFile: options.dbFile,
       modelDir: this.modelDir(),
-      emit: options.emit,
+      emit: this.options.emit,
       onScanDone: (summary) => {
         this.repo.setSetting(PROVIDER_IN_USE_KEY, summary.provider);
-        options.emit('app:groups:changed', { reason: 'scan' });
+        this.options.emit('app:groups:changed', { reason: 'scan' });
       },
     });
     this.actions = createActionsService(this.db);
@@ -156,6 +176,12 @@ export class EngineHost {
     return saved ? { ...empty, ...(JSON.parse(saved) as Partial<LibraryDto>) } : empty;
   }
 
+  /** Saves a change that alters keep decisions (protected folders): summaries are recomputed. */
+  private saveLibraryDroppingGroups(next: LibraryDto): LibraryDto {
+    this.groupsCache = null;
+    return this.saveLibrary(next);
+  }
+
   private saveLibrary(next: LibraryDto): LibraryDto {
     this.repo.setSetting(LIBRARY_KEY, JSON.stringify(next));
     return next;
@@ -194,7 +220,7 @@ export class EngineHost {
       'app:library:set-exclusions': (req) =>
         this.saveLibrary({ ...this.library(), exclusions: [...new Set(req.patterns)] }),
       'app:library:set-protected': (req) =>
-        this.saveLibrary({
+        this.saveLibraryDroppingGroups({
           ...this.library(),
           protectedFolders: req.folders.map((f) => path.resolve(f)),
         }),
@@ -258,6 +284,7 @@ export class EngineHost {
       },
       'app:settings:get': () => this.settings(),
       'app:settings:set': (req) => {
+        this.groupsCache = null;
         const next = { ...this.uiSettings() };
         for (const [key, value] of Object.entries(req)) {
           if (value !== undefined) Object.assign(next, { [key]: value });
@@ -293,12 +320,34 @@ export class EngineHost {
   }
 
   private listGroups(kind: GroupKind | undefined): GroupListDto {
+    const { list } = this.groups();
+    return kind ? { ...list, groups: list.groups.filter((g) => g.kind === kind) } : list;
+  }
+
+  private storedGroup(groupId: number): StoredGroupRow {
+    const group = this.groups().byId.get(groupId);
+    if (!group) throw new AppError('NOT_FOUND', { what: `group ${groupId}` });
+    return group;
+  }
+
+  private groups(): NonNullable<EngineHost['groupsCache']> {
+    if (this.groupsCache) return this.groupsCache;
+    const stored = this.repo.listGroups();
+    this.groupsCache = {
+      stored,
+      byId: new Map(stored.map((g) => [g.id, g])),
+      list: this.summarise(stored),
+    };
+    return this.groupsCache;
+  }
+
+  private summarise(stored: StoredGroupRow[]): GroupListDto {
     const counts = Object.fromEntries(GROUP_KINDS.map((k) => [k, 0])) as Record<GroupKind, number>;
     const reclaimable = { ...counts };
     const order = this.uiSettings().keepOrder;
     const protectedFolders = this.library().protectedFolders;
     const groups: GroupSummaryDto[] = [];
-    for (const g of this.repo.listGroups()) {
+    for (const g of stored) {
       const candidates = g.members.map((m) => toCandidate(m.photo, protectedFolders));
       const decisions = decideKeep(candidates, { order, kind: g.kind });
       const kept = new Set(decisions.filter((d) => d.keep).map((d) => d.path));
@@ -308,7 +357,6 @@ export class EngineHost {
       );
       counts[g.kind] += 1;
       reclaimable[g.kind] += bytes;
-      if (kind && g.kind !== kind) continue;
       groups.push({
         id: g.id,
         kind: g.kind,
@@ -329,8 +377,7 @@ export class EngineHost {
   }
 
   private groupDetail(groupId: number): GroupDetailDto {
-    const group = this.repo.listGroups().find((g) => g.id === groupId);
-    if (!group) throw new AppError('NOT_FOUND', { what: `group ${groupId}` });
+    const group = this.storedGroup(groupId);
     const order = this.uiSettings().keepOrder;
     const protectedFolders = this.library().protectedFolders;
     const thresholds = currentThresholds(this.repo, this.getModel());
@@ -374,8 +421,7 @@ export class EngineHost {
   private async applyAction(
     req: RequestOf<'app:actions:apply'>,
   ): Promise<ResponseOf<'app:actions:apply'>> {
-    const group = this.repo.listGroups().find((g) => g.id === req.groupId);
-    if (!group) throw new AppError('NOT_FOUND', { what: `group ${req.groupId}` });
+    const group = this.storedGroup(req.groupId);
     const keep = new Set(req.keep);
     const unknown = req.keep.filter((id) => !group.members.some((m) => m.photo.id === id));
     if (unknown.length)

@@ -3,7 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../engine/log/logger';
 import { serveEngine } from './engine-host';
 import type { WorkerEngineOptions } from './engine-client';
-import type { HostRequest } from './protocol';
+import type { HostReply, HostRequest } from './protocol';
+import { toWireError } from './wire-error';
 
 const log = createLogger('engine-worker');
 
@@ -20,7 +21,8 @@ if (parentPort) {
     );
   } catch (err) {
     // Opening the database failed: say why and end the thread, so the client reports it.
-    log.error('the engine could not start', err);
+    log.debug(`the engine could not start: ${(err as Error).stack ?? String(err)}`);
+    port.postMessage({ type: 'start-failed', error: toWireError(err) } satisfies HostReply);
     process.exit(1);
   }
 }

@@ -3,7 +3,7 @@
  * host (a worker thread or an Electron utility process). The serving side only routes: it
  * validates, forwards a call and relays the envelope.
  */
-import type { Channel, Envelope, EventMap, EventName } from '../contract/ipc';
+import type { Channel, Envelope, EventMap, EventName, WireError } from '../contract/ipc';
 
 /** Serving side to engine host. */
 export type HostRequest =
@@ -17,7 +17,9 @@ export type HostReply =
   | { type: 'media-reply'; id: number; result: MediaResolution }
   | { type: 'closed'; id: number }
   | { type: 'event'; name: EventName; payload: EventMap[EventName] }
-  | { type: 'ready' };
+  | { type: 'ready' }
+  /** The host could not start (say, the database cannot be opened); it ends after this. */
+  | { type: 'start-failed'; error: WireError };
 
 /** Where a media request leads: a real file inside the library, or why it was refused. */
 export type MediaResolution =

@@ -30,14 +30,17 @@ function doppel(args: string[], env: Record<string, string> = {}): RunResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** sha256 of every file under `dir` (by relative path), to prove a scan changed nothing. */
+/** sha256 of every file under `dir` (by raw relative path), to prove a scan changed nothing. */
 function fingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const visit = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isSymbolicLink()) out[path.relative(dir, p)] = 'link:' + fs.readlinkSync(p);
-      else if (e.isDirectory()) visit(p);
+  const visit = (d: Buffer): void => {
+    for (const name of fs.readdirSync(d, { encoding: 'buffer' })) {
+      const p = Buffer.concat([d, Buffer.from('/'), name]);
+      const key = p.subarray(dir.length + 1).toString('latin1');
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink())
+        out[key] = 'link:' + fs.readlinkSync(p, { encoding: 'buffer' }).toString('latin1');
+      else if (st.isDirectory()) visit(p);
       else {
         let digest = 'unreadable';
         try {
@@ -45,16 +48,17 @@ function fingerprint(dir: string): Record<string, string> {
         } catch {
           // mode 000 as non-root
         }
-        out[path.relative(dir, p)] = `${fs.statSync(p).mtimeMs}:${digest}`;
+        out[key] = `${st.mtimeMs}:${digest}`;
       }
     }
   };
-  visit(dir);
+  visit(Buffer.from(dir));
   return out;
 }
 
 const describeIfData = TRAIN ? describe : describe.skip;
-if (!TRAIN) console.warn('cli-scan: ../shared/datasets/train is absent; the CLI end-to-end test is skipped.');
+if (!TRAIN)
+  console.warn('cli-scan: ../shared/datasets/train is absent; the CLI end-to-end test is skipped.');
 
 describeIfData('doppel CLI on a generated library', () => {
   let tmp: string;
@@ -89,7 +93,10 @@ describeIfData('doppel CLI on a generated library', () => {
       fs.copyFileSync(original, exact);
       const resized = path.join(lib, 'copies', `resized-${i}.png`);
       const meta = await sharp(original).metadata();
-      await sharp(original).resize(Math.round(meta.width! / 2)).png().toFile(resized);
+      await sharp(original)
+        .resize(Math.round(meta.width! / 2))
+        .png()
+        .toFile(resized);
       const reencoded = path.join(lib, 'copies', 'deeper', `reencoded-${i}.webp`);
       await sharp(original).webp({ quality: 45 }).toFile(reencoded);
       // Pixels stored turned 90 degrees left, plus EXIF orientation 6: displays like the original.
@@ -102,7 +109,10 @@ describeIfData('doppel CLI on a generated library', () => {
     const bad = path.join(lib, 'bad');
     fs.writeFileSync(path.join(bad, 'empty.jpg'), Buffer.alloc(0));
     const full = fs.readFileSync(originals[0]);
-    fs.writeFileSync(path.join(bad, 'truncated.jpg'), full.subarray(0, Math.floor(full.length / 3)));
+    fs.writeFileSync(
+      path.join(bad, 'truncated.jpg'),
+      full.subarray(0, Math.floor(full.length / 3)),
+    );
     const header = Buffer.from(full);
     header.fill(0x55, 2, 400);
     fs.writeFileSync(path.join(bad, 'corrupt-header.jpg'), header);
@@ -117,9 +127,17 @@ describeIfData('doppel CLI on a generated library', () => {
     fs.copyFileSync(originals[2], locked);
     fs.chmodSync(locked, 0o000);
     fs.symlinkSync('..', path.join(bad, 'loop'));
-    fs.writeFileSync(Buffer.concat([Buffer.from(bad + '/latin1-caf'), Buffer.from([0xe9]), Buffer.from('.jpg')]), fs.readFileSync(originals[3]));
+    fs.writeFileSync(
+      Buffer.concat([Buffer.from(bad + '/latin1-caf'), Buffer.from([0xe9]), Buffer.from('.jpg')]),
+      fs.readFileSync(originals[3]),
+    );
     if (FORMATS) {
-      for (const f of ['jpeg-cmyk-swop-profile.jpg', 'png-16bit-rgb-flag.png', 'gif-animated-loop-3.gif', 'iphone7-display-p3.heic']) {
+      for (const f of [
+        'jpeg-cmyk-swop-profile.jpg',
+        'png-16bit-rgb-flag.png',
+        'gif-animated-loop-3.gif',
+        'iphone7-display-p3.heic',
+      ]) {
         fs.copyFileSync(path.join(FORMATS, f), path.join(bad, f));
       }
     }
@@ -148,7 +166,9 @@ describeIfData('doppel CLI on a generated library', () => {
   });
 
   it('groups byte-identical copies as exact', () => {
-    const { groups } = JSON.parse(doppel(['groups', '--db', db, '--kind', 'exact', '--json']).stdout);
+    const { groups } = JSON.parse(
+      doppel(['groups', '--db', db, '--kind', 'exact', '--json']).stdout,
+    );
     for (const original of originals) {
       const group = groups.find((g: { photos: { path: string }[] }) =>
         g.photos.some((p) => p.path === original),
@@ -174,7 +194,9 @@ describeIfData('doppel CLI on a generated library', () => {
     const familyOf = new Map<string, string>();
     for (const [orig, members] of families) for (const m of members) familyOf.set(m, orig);
     for (const [orig, members] of families) {
-      const near = groups.filter((g) => g.kind !== 'exact' && g.photos.some((p) => p.path === orig));
+      const near = groups.filter(
+        (g) => g.kind !== 'exact' && g.photos.some((p) => p.path === orig),
+      );
       const together = new Set(near.flatMap((g) => g.photos.map((p) => p.path)));
       for (const m of members.slice(2)) expect(together.has(m), `${m} with ${orig}`).toBe(true);
     }
@@ -187,7 +209,9 @@ describeIfData('doppel CLI on a generated library', () => {
   it('lists every bad input in problems with a readable reason', () => {
     const out = doppel(['problems', '--db', db, '--json']);
     expect(out.code).toBe(0);
-    const { problems } = JSON.parse(out.stdout) as { problems: { path: string; code: string; reason: string }[] };
+    const { problems } = JSON.parse(out.stdout) as {
+      problems: { path: string; code: string; reason: string }[];
+    };
     const codeOf = (name: string): string | undefined =>
       problems.find((p) => path.basename(p.path).startsWith(name))?.code;
     expect(codeOf('empty.jpg')).toBe('EMPTY_FILE');
@@ -199,9 +223,15 @@ describeIfData('doppel CLI on a generated library', () => {
     expect(codeOf('loop')).toBe('SYMLINK_LOOP');
     if (process.getuid?.() !== 0) expect(codeOf('locked.jpg')).toBe('UNREADABLE');
     for (const p of problems) expect(p.reason.length).toBeGreaterThan(10);
-    for (const ok of ['really-a-jpeg.HEIC', 'one-pixel.png', 'latin1-caf']) expect(codeOf(ok), ok).toBeUndefined();
+    for (const ok of ['really-a-jpeg.HEIC', 'one-pixel.png', 'latin1-caf'])
+      expect(codeOf(ok), ok).toBeUndefined();
     if (FORMATS) {
-      for (const ok of ['jpeg-cmyk-swop-profile.jpg', 'png-16bit-rgb-flag.png', 'gif-animated-loop-3.gif', 'iphone7-display-p3.heic']) {
+      for (const ok of [
+        'jpeg-cmyk-swop-profile.jpg',
+        'png-16bit-rgb-flag.png',
+        'gif-animated-loop-3.gif',
+        'iphone7-display-p3.heic',
+      ]) {
         expect(codeOf(ok), ok).toBeUndefined();
       }
     }
@@ -210,7 +240,10 @@ describeIfData('doppel CLI on a generated library', () => {
   it('prints k neighbours per photo as JSON, nearest first', () => {
     const out = doppel(['neighbors', '--db', db, '--k', '3', '--json']);
     expect(out.code).toBe(0);
-    const list = JSON.parse(out.stdout) as { path: string; neighbors: { path: string; distance: number }[] }[];
+    const list = JSON.parse(out.stdout) as {
+      path: string;
+      neighbors: { path: string; distance: number }[];
+    }[];
     expect(list.length).toBeGreaterThan(30);
     for (const entry of list) {
       expect(entry.neighbors).toHaveLength(3);

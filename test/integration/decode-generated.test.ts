@@ -206,6 +206,38 @@ describe('bad input ends as one problem with a one-line reason', () => {
     expect(result.detail).not.toContain('\n');
   });
 
+  it('turns randomly damaged files of every format into values, never exceptions', async () => {
+    const make = (alpha: boolean) =>
+      sharp(pattern(90, 60), { raw: { width: 90, height: 60, channels: 3 } }).ensureAlpha(
+        alpha ? 0.5 : 1,
+      );
+    const originals = [
+      await make(false).jpeg().toBuffer(),
+      await make(false).jpeg({ progressive: true }).toBuffer(),
+      await make(true).png().toBuffer(),
+      await make(true).webp().toBuffer(),
+      await make(true).gif().toBuffer(),
+      await make(false).tiff().toBuffer(),
+      await make(false).avif().toBuffer(),
+      rawStandIn({ preview: await patternJpeg(200, 150) }),
+    ];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let round = 0; round < 6; round++) {
+      for (const original of originals) {
+        const damaged = Buffer.from(original);
+        for (let k = 0; k < 1 + round * 4; k++) {
+          damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+        }
+        const input =
+          round % 2 ? damaged.subarray(0, Math.floor(random() * damaged.length)) : damaged;
+        const result = await decodePhoto(input, { size: 16, trimBorders: round % 3 === 0 });
+        if (result.ok) expect(result.rgb.length).toBe(16 * 16 * 3);
+        else expect(result.detail).toMatch(/^[^\n]+$/);
+      }
+    }
+  });
+
   it('explains what an unknown file seems to be', async () => {
     const pdf = await decodePhoto(Buffer.from('%PDF-1.7\n%...'), OPTS);
     expect(pdf).toMatchObject({

@@ -100,7 +100,7 @@ def fit_head(feats, val, init, gap, args, dims, emit):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step % 250 == 0 or step == args.steps:
+        if step % max(1, args.steps // 4) == 0 or step == args.steps:
             score, res = score_val(val, scale, fc, dims)
             emit(event='head_val', gap=gap, step=step, loss=round(float(loss), 4),
                  mean_recall=round(score, 4), scale=[round(v, 3) for v in scale.tolist()],

@@ -1,6 +1,12 @@
 /** `doppel groups`, `doppel neighbors` and `doppel problems`: read what a scan stored. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GROUP_KINDS, type GroupDto, type GroupKind, type NeighborDto, type ProblemDto } from '../../contract/types';
+import {
+  GROUP_KINDS,
+  type GroupDto,
+  type GroupKind,
+  type NeighborDto,
+  type ProblemDto,
+} from '../../contract/types';
 import { PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
 import { findNeighbors } from '../../core/grouping';
 import { PhotoRepository } from '../../engine/db/photo.repository';
@@ -30,9 +36,19 @@ export function register(program: Command): void {
     .command('groups')
     .description('list groups of exact, near-duplicate and similar photos')
     .option('--db <file>', 'database file')
-    .addOption(new Option('--kind <kind>', 'only this kind').argParser(parseChoice('--kind', GROUP_KINDS)))
-    .option('--near <distance>', 'near-duplicate distance threshold (saved for later runs)', parseDistance)
-    .option('--similar <distance>', 'similar distance threshold (saved for later runs)', parseDistance)
+    .addOption(
+      new Option('--kind <kind>', 'only this kind').argParser(parseChoice('--kind', GROUP_KINDS)),
+    )
+    .option(
+      '--near <distance>',
+      'near-duplicate distance threshold (saved for later runs)',
+      parseDistance,
+    )
+    .option(
+      '--similar <distance>',
+      'similar distance threshold (saved for later runs)',
+      parseDistance,
+    )
     .option('--pairs', 'also list RAW+JPEG pairs as groups (hidden by default: most keep both)')
     .option('--json', 'print JSON')
     .addOption(new Option('--model <dir>').hideHelp())
@@ -61,8 +77,12 @@ export function register(program: Command): void {
             photos: g.members.map((m) => ({
               path: m.photo.path,
               distance: round(m.distance),
-              ...(bundles.companions.has(m.photo.id) ? { companions: bundles.companions.get(m.photo.id)! } : {}),
-              ...(bundles.bundle.has(m.photo.id) ? { bundle: bundles.bundle.get(m.photo.id)! } : {}),
+              ...(bundles.companions.has(m.photo.id)
+                ? { companions: bundles.companions.get(m.photo.id)! }
+                : {}),
+              ...(bundles.bundle.has(m.photo.id)
+                ? { bundle: bundles.bundle.get(m.photo.id)! }
+                : {}),
             })),
           }));
         printResult({ groups }, Boolean(opts.json), () => formatGroups(groups));
@@ -89,15 +109,23 @@ export function register(program: Command): void {
         const usable = photos.filter((p) => embeddings.get(p.content_hash!)?.has('identity'));
         const dims = model.head.outDims;
         const data = new Float32Array(usable.length * dims);
-        usable.forEach((p, i) => data.set(embeddings.get(p.content_hash!)!.get('identity')!, i * dims));
+        usable.forEach((p, i) =>
+          data.set(embeddings.get(p.content_hash!)!.get('identity')!, i * dims),
+        );
         const lists = findNeighbors({ dims, count: usable.length, data }, opts.k);
         const result: NeighborDto[] = usable.map((p, i) => ({
           path: p.path,
-          neighbors: lists[i].map((n) => ({ path: usable[n.index].path, distance: round(n.distance) })),
+          neighbors: lists[i].map((n) => ({
+            path: usable[n.index].path,
+            distance: round(n.distance),
+          })),
         }));
         printResult(result, Boolean(opts.json), () =>
           result
-            .map((r) => `${r.path}\n${r.neighbors.map((n) => `  ${n.distance.toFixed(3)}  ${n.path}`).join('\n')}\n`)
+            .map(
+              (r) =>
+                `${r.path}\n${r.neighbors.map((n) => `  ${n.distance.toFixed(3)}  ${n.path}`).join('\n')}\n`,
+            )
             .join(''),
         );
       } finally {
@@ -119,7 +147,9 @@ export function register(program: Command): void {
           reason: p.problem_detail ?? PROBLEM_CATALOG[p.problem_code as ProblemCode],
         }));
         printResult({ problems }, Boolean(opts.json), () =>
-          problems.length ? problems.map((p) => `${p.path}: ${p.reason}\n`).join('') : 'No problems.\n',
+          problems.length
+            ? problems.map((p) => `${p.path}: ${p.reason}\n`).join('')
+            : 'No problems.\n',
         );
       } finally {
         db.close();

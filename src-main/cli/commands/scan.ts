@@ -89,7 +89,9 @@ function formatSummary(s: ScanSummary): string {
     `Photos: ${s.photos} (${s.embedded} embedded, ${s.reused} reused from identical files, ${s.unchanged} unchanged)`,
     `Groups: ${s.groups.exact} exact, ${s.groups['near-duplicate']} near-duplicate, ${s.groups.similar} similar`,
     `Skipped: ${s.skipped}${s.skipped ? ' (see `doppel problems`)' : ''}`,
-    ...(s.ignored ? [`Ignored: ${s.ignored} files that are not images (videos, documents...)`] : []),
+    ...(s.ignored
+      ? [`Ignored: ${s.ignored} files that are not images (videos, documents...)`]
+      : []),
     ...s.problems.slice(0, 20).map((p) => `  ${p.path}: ${p.reason}`),
     ...(s.problems.length > 20 ? [`  ... and ${s.problems.length - 20} more`] : []),
     `Provider: ${s.provider}`,

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { AppError } from '../../contract/errors';
 import { defaultDbPath } from '../../engine/app-paths';
 import { startHttpServer } from '../../server/http-server';
 import { startWorkerEngine } from '../../server/engine-client';
@@ -29,7 +30,19 @@ export function register(program: Command): void {
         modelDir: opts.model && path.resolve(opts.model),
       });
       await engine.ready;
-      const server = await startHttpServer({ engine, port: opts.port });
+      if (engine.startError) {
+        await engine.close();
+        throw new Error(engine.startError.message);
+      }
+      let server: Awaited<ReturnType<typeof startHttpServer>>;
+      try {
+        server = await startHttpServer({ engine, port: opts.port });
+      } catch (err) {
+        // The engine thread would keep the process alive: end it before reporting.
+        await engine.close();
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new AppError('PORT_IN_USE', { port: opts.port ?? 0, detail: code });
+      }
       process.stdout.write(`Doppel is running at ${server.url}\n`);
       process.stderr.write(
         'Open that address in a browser on this machine. Press Ctrl+C to stop.\n',

@@ -86,7 +86,8 @@ export class PhotoRepository {
         `INSERT INTO photos (path, path_bytes, size, mtime_ms, status, problem_code, problem_detail, last_scan_id)
          VALUES (@path, @pathBytes, 0, 0, 'problem', @code, @detail, @scanId)
          ON CONFLICT (path) DO UPDATE SET status = 'problem', problem_code = @code,
-           problem_detail = @detail, last_scan_id = @scanId`,
+           problem_detail = @detail, last_scan_id = @scanId
+         RETURNING id`,
       ),
       okByHash: db.prepare<[string], PhotoRow>(
         `SELECT * FROM photos WHERE content_hash = ? AND status = 'ok' LIMIT 1`,
@@ -156,14 +157,15 @@ export class PhotoRepository {
   }
 
   /** Records a problem found for a path that is not a readable file (a loop, a vanished folder). */
-  recordPathProblem(path: string, code: ProblemCode, detail: string, scanId: number): void {
-    this.stmts.upsertProblemPath.run({
+  recordPathProblem(path: string, code: ProblemCode, detail: string, scanId: number): number {
+    const row = this.stmts.upsertProblemPath.get({
       path,
       pathBytes: Buffer.from(path),
       code,
       detail,
       scanId,
-    });
+    }) as { id: number };
+    return row.id;
   }
 
   /** A readable photo with this content, whose metadata a byte-identical file can share. */

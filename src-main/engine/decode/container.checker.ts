@@ -3,6 +3,7 @@
  * container declares more bytes than exist) or is malformed, so the problem reported names the
  * real cause instead of the decoder's wording.
  */
+import { missingCase } from '../../contract/errors';
 import type { ImageFormat } from '../../contract/types';
 import { findCutBox, readHeifDataEnd } from './bmff.reader';
 import { inspectJpeg } from './jpeg.scanner';
@@ -35,6 +36,8 @@ export function inspectContainer(buf: Buffer, format: ImageFormat): ContainerDam
     case 'bmp':
     case 'raw':
       return null;
+    default:
+      return missingCase(format);
   }
 }
 
@@ -96,8 +99,10 @@ function inspectTiff(buf: Buffer): ContainerDamage | null {
 
 function inspectHeif(buf: Buffer): ContainerDamage | null {
   const cutBox = findCutBox(buf);
-  if (cutBox)
-    return { kind: 'cut', detail: `the '${cutBox.trim()}' box runs past the end of the file` };
+  if (cutBox) {
+    const name = /^[\x20-\x7e]{4}$/.test(cutBox) ? `'${cutBox.trim()}' box` : 'last box';
+    return { kind: 'cut', detail: `the ${name} runs past the end of the file` };
+  }
   const end = readHeifDataEnd(buf);
   return end !== null && end > buf.length ? cutShort('the image data', end, buf.length) : null;
 }

@@ -4,7 +4,7 @@
  * as a ProblemCode value, never as an exception.
  */
 import sharp from 'sharp';
-import type { ProblemCode } from '../../contract/errors';
+import { missingCase, type ProblemCode } from '../../contract/errors';
 import type { ImageFormat } from '../../contract/types';
 import { readFtyp, readHeifColour } from './bmff.reader';
 import { BmpError, decodeBmpPixels, embeddedStream, readBmpHeader } from './bmp.decoder';
@@ -30,6 +30,7 @@ import {
 import { readRawInfo, type RawInfo } from './raw-preview.reader';
 import { describeUnknownContent, detectRawKind, sniffFormat } from './sniff';
 
+/** Re-exported: the image type of a buffer by its magic bytes (see sniff.ts). */
 export { sniffFormat } from './sniff';
 
 /** How to render the network input. */
@@ -125,6 +126,8 @@ export async function decodePhoto(buf: Buffer, opts: DecodeOptions): Promise<Dec
       case 'gif':
       case 'tiff':
         return await decodeWithSharp(buf, format, opts);
+      default:
+        return missingCase(format);
     }
   } catch (err) {
     // Every decoder turns expected failures into values; this is the net for the unexpected.
@@ -141,6 +144,7 @@ function errorLine(err: unknown): string {
       /^Input buffer contains unsupported image format$/i,
       'the file structure cannot be read',
     )
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?')
     .trim();
   return (line || 'the header cannot be parsed').slice(0, 200);
 }

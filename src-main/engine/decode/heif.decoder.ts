@@ -81,7 +81,8 @@ let libheifPromise: Promise<LibHeif> | null = null;
 /**
  * Loads a libheif-js instance, from heic-decode's own dependency so that the version heic-decode
  * was tested with is the one used. heic-decode's `decode()` itself is not called: it decodes the
- * first top-level image, which is not always the primary one, and hides the alpha flags.
+ * first top-level image, which the HEIF format does not require to be the primary one, and it
+ * hides the alpha flags. (Like libheif underneath it, it does apply clap, irot and imir.)
  */
 function loadLibheif(): Promise<LibHeif> {
   libheifPromise ??= (async () => {

@@ -3,6 +3,7 @@
  * container's own pointers, then by scanning for JPEG streams), its sensor size and the metadata
  * our own readers can reach where exifr cannot.
  */
+import { missingCase } from '../../contract/errors';
 import { findBox, listBoxes, type Box } from './bmff.reader';
 import { readTiffTagBlocks, type TagBlocks } from './exif.reader';
 import { carveJpegs, isDisplayableJpeg, scanJpeg, type JpegStream } from './jpeg.scanner';
@@ -63,6 +64,8 @@ export function readRawInfo(buf: Buffer, kind: RawKind): RawInfo {
     case 'SRW':
     case 'TIFF-RAW':
       return readTiffRaw(buf, kind);
+    default:
+      return missingCase(kind);
   }
 }
 

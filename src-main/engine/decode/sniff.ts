@@ -148,7 +148,10 @@ function rawKindFromMake(make: string): RawKind {
  */
 export function describeUnknownContent(buf: Buffer): string {
   const ftyp = readFtyp(buf);
-  if (ftyp) return `an ISO media file of brand '${ftyp.major.trim()}' (video or other media)`;
+  if (ftyp) {
+    const brand = ftyp.major.replace(/[^\x20-\x7e]/g, '?').trim();
+    return `an ISO media file of brand '${brand}' (video or other media)`;
+  }
   const known: [string, string][] = [
     ['%PDF', 'a PDF document'],
     ['PK\x03\x04', 'a ZIP archive'],

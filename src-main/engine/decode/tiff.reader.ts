@@ -24,6 +24,7 @@ const TYPE_SIZES = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8];
 /** More entries than this in one directory means we are reading garbage. */
 const MAX_ENTRIES = 1000;
 
+/** The TIFF, EXIF, DNG and Panasonic tag numbers the decoder reads. */
 export const TAG = {
   IMAGE_WIDTH: 0x0100,
   IMAGE_LENGTH: 0x0101,
@@ -87,11 +88,13 @@ export class TiffReader {
     return this.u32(this.base + 4) ?? 0;
   }
 
+  /** 16-bit value at absolute offset `abs` in the file's byte order, or null out of bounds. */
   u16(abs: number): number | null {
     if (abs < 0 || abs + 2 > this.buf.length) return null;
     return this.littleEndian ? this.buf.readUInt16LE(abs) : this.buf.readUInt16BE(abs);
   }
 
+  /** 32-bit value at absolute offset `abs` in the file's byte order, or null out of bounds. */
   u32(abs: number): number | null {
     if (abs < 0 || abs + 4 > this.buf.length) return null;
     return this.littleEndian ? this.buf.readUInt32LE(abs) : this.buf.readUInt32BE(abs);

@@ -48,7 +48,9 @@ export interface TrainSettings {
   relativeLambda: number;
   /** Adam step size relative to the root-mean-square shipped weight. */
   relativeLearningRate: number;
+  /** Most Adam steps; training stops earlier after `patience` steps without a 0.1% gain. */
   steps: number;
+  patience: number;
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
@@ -56,6 +58,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   relativeLambda: 1,
   relativeLearningRate: 0.02,
   steps: 120,
+  patience: 15,
 };
 
 /** What `doppel train --json` prints. */
@@ -275,6 +278,7 @@ async function fit(
     lambda: settings.relativeLambda / (norm2 || 1),
     anchor,
     steps: settings.steps,
+    patience: settings.patience,
     learningRate: settings.relativeLearningRate * rms,
     linear: backendLinearOps(backend, set.features, set.rows, set.inDims),
     onStep: (step) => {
@@ -283,7 +287,8 @@ async function fit(
       }
     },
   });
-  log.debug(`objective ${result.initialLoss.toFixed(4)} -> ${result.loss.toFixed(4)}`);
+  onProgress?.({ phase: 'training', done: settings.steps, total: settings.steps });
+  log.debug(`objective ${result.initialLoss.toFixed(4)} -> ${result.loss.toFixed(4)} in ${result.steps} steps`);
   return result.params;
 }
 
@@ -412,10 +417,19 @@ function toTripletSet(
   };
 }
 
-/** 32-bit FNV-1a of a string: stable across runs and platforms. */
+/**
+ * 32-bit FNV-1a of a string with MurmurHash3's final mix: stable across runs and platforms. The
+ * mix matters: FNV's low bits depend only on the characters' low bits, so `% 4` alone would split
+ * hex hashes unevenly.
+ */
 function fnv1a(text: string): number {
   let hash = 2166136261;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return hash >>> 0;
 }
 

@@ -53,7 +53,9 @@ export function describeBundles(
     }
     for (const p of folder) {
       const originalStem = findEditedOriginal(path.basename(p.path));
-      const original = originalStem ? byStem.get(originalStem)?.find((o) => !info.rawOf.has(o.id)) : undefined;
+      const original = originalStem
+        ? byStem.get(originalStem)?.find((o) => !info.rawOf.has(o.id))
+        : undefined;
       if (!original || original.id === p.id) continue;
       info.editedOf.set(p.id, original.id);
       info.bundle.set(p.id, 'edited-version');
@@ -61,7 +63,8 @@ export function describeBundles(
   }
   for (const p of photos) {
     const own = companions.get(p.id) ?? [];
-    if (!info.bundle.has(p.id) && own.some((c) => c.kind === 'live-video')) info.bundle.set(p.id, 'live-photo');
+    if (!info.bundle.has(p.id) && own.some((c) => c.kind === 'live-video'))
+      info.bundle.set(p.id, 'live-photo');
   }
   const rawHalves = new Map<number, PhotoRow>();
   const byId = new Map(photos.map((p) => [p.id, p]));

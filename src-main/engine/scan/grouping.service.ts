@@ -91,7 +91,9 @@ export function rebuildGroups(
   const usable = contents.filter((c) => embeddings.get(c.hash)?.has('identity'));
   const set = toVectorSet(usable, embeddings, model.head.outDims);
   const expand = (members: number[], distances: number[]): StoredGroup['members'] =>
-    members.flatMap((c, i) => usable[c].photos.map((p) => ({ photoId: p.id, distance: distances[i] })));
+    members.flatMap((c, i) =>
+      usable[c].photos.map((p) => ({ photoId: p.id, distance: distances[i] })),
+    );
   for (const group of groupPhotos(set, thresholds)) {
     const memberPhotos = group.members.flatMap((c) => usable[c].photos);
     groups.push({
@@ -108,6 +110,7 @@ export function rebuildGroups(
     }
   }
   joinEditedVersions(groups, bundles, usable, set);
+  joinBursts(groups, usable, set);
   groups.push(...rawPairGroups(allPhotos, bundles, embeddings, model.head.outDims));
 
   repo.replaceGroups(groups);
@@ -231,4 +234,36 @@ function rawPairGroups(
       ],
     };
   });
+}
+
+/**
+ * Photos marked as one burst in their metadata (Apple's burst identifier) form a `similar` group
+ * labelled `burst`, even where the network alone would not join them. Frames already in another
+ * group stay there; the others form the burst group. Limitation: a burst split across groups that
+ * way is labelled only where its frames meet.
+ */
+function joinBursts(groups: StoredGroup[], contents: Content[], set: VectorSet): void {
+  const grouped = new Set(
+    groups.filter((g) => g.kind !== 'exact').flatMap((g) => g.members.map((m) => m.photoId)),
+  );
+  const bursts = new Map<string, { content: number; photoId: number }[]>();
+  contents.forEach((c, i) =>
+    c.photos.forEach((p) => {
+      if (!p.burst_id || grouped.has(p.id)) return;
+      bursts.set(p.burst_id, [...(bursts.get(p.burst_id) ?? []), { content: i, photoId: p.id }]);
+    }),
+  );
+  const views = listViews(set);
+  for (const frames of bursts.values()) {
+    if (frames.length < 2) continue;
+    const anchor = frames[0].content;
+    groups.push({
+      kind: 'similar',
+      label: 'burst',
+      members: frames.map((f) => ({
+        photoId: f.photoId,
+        distance: f.content === anchor ? 0 : photoDistance(set, anchor, f.content, views),
+      })),
+    });
+  }
 }

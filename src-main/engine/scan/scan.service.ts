@@ -6,7 +6,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError, CancellationError, PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
+import {
+  AppError,
+  CancellationError,
+  PROBLEM_CATALOG,
+  type ProblemCode,
+} from '../../contract/errors';
 import type { GroupKind, Provider, ScanSummary } from '../../contract/types';
 import { toInputTensor } from '../../core/preprocess';
 import { viewOf } from '../../core/views';
@@ -64,7 +69,11 @@ interface PendingInput {
  * unreadable files are recorded as problems and never stop the scan. Throws AppError for a root
  * that does not exist or is not a folder, and CancellationError when `signal` aborts.
  */
-export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): Promise<ScanSummary> {
+export async function scanLibrary(
+  db: Db,
+  roots: string[],
+  opts: ScanOptions,
+): Promise<ScanSummary> {
   const started = Date.now();
   const absRoots = roots.map((r) => checkRoot(r));
   // A file action killed halfway must be settled before the scan looks at the folders.
@@ -102,11 +111,9 @@ export async function scanLibrary(db: Db, roots: string[], opts: ScanOptions): P
     repo.markUnseenMissing(absRoots, seen);
     refreshEmbeddings(repo, opts.model);
     const groups = rebuildGroups(repo, companions, opts.model);
-    db.prepare(`UPDATE scans SET finished_at = ?, provider = ?, status = 'completed' WHERE id = ?`).run(
-      new Date().toISOString(),
-      embedder.provider,
-      scanId,
-    );
+    db.prepare(
+      `UPDATE scans SET finished_at = ?, provider = ?, status = 'completed' WHERE id = ?`,
+    ).run(new Date().toISOString(), embedder.provider, scanId);
     opts.onProgress?.({ phase: 'done', done: 1, total: 1 });
     const problems = repo.listProblems().filter((p) => absRoots.some((r) => isUnder(p.path, r)));
     const ignored = stats.ignored + unchangedIgnored;
@@ -200,7 +207,9 @@ async function collectWork(
           existing !== undefined &&
           existing.size === entry.size &&
           existing.mtime_ms === entry.mtimeMs &&
-          (existing.status === 'ok' || existing.status === 'problem' || existing.status === 'ignored');
+          (existing.status === 'ok' ||
+            existing.status === 'problem' ||
+            existing.status === 'ignored');
         let id: number;
         if (isUnchanged) {
           id = existing.id;
@@ -215,18 +224,28 @@ async function collectWork(
           id,
           (plan.companions.get(name) ?? []).map((c) => {
             const f = byName.get(c.name)!;
-            return { path: f.path, pathBytes: f.pathBytes, size: f.size, mtimeMs: f.mtimeMs, kind: c.kind };
+            return {
+              path: f.path,
+              pathBytes: f.pathBytes,
+              size: f.size,
+              mtimeMs: f.mtimeMs,
+              kind: c.kind,
+            };
           }),
         );
       }
       for (const orphan of plan.orphans) {
         const f = byName.get(orphan.name)!;
-        problems.push({ path: f.path, code: 'ORPHAN_SIDECAR', detail: PROBLEM_CATALOG.ORPHAN_SIDECAR });
+        problems.push({
+          path: f.path,
+          code: 'ORPHAN_SIDECAR',
+          detail: PROBLEM_CATALOG.ORPHAN_SIDECAR,
+        });
       }
     });
   }
   repo.transaction(() => {
-    for (const p of problems) repo.recordPathProblem(p.path, p.code, p.detail, scanId);
+    for (const p of problems) seen.add(repo.recordPathProblem(p.path, p.code, p.detail, scanId));
   });
   problems = [];
   return { work, seen, unchanged, unchangedIgnored };
@@ -254,7 +273,8 @@ async function readPhotoFile(item: WorkItem): Promise<ReadOutcome> {
   try {
     handle = await fs.promises.open(item.pathBytes, 'r');
     const { size } = await handle.stat();
-    if (size === 0) return { kind: 'problem', code: 'EMPTY_FILE', detail: PROBLEM_CATALOG.EMPTY_FILE };
+    if (size === 0)
+      return { kind: 'problem', code: 'EMPTY_FILE', detail: PROBLEM_CATALOG.EMPTY_FILE };
     const buf = Buffer.allocUnsafe(size);
     let filled = (await handle.read(buf, 0, Math.min(size, SNIFF_BYTES), 0)).bytesRead;
     if (!looksLikeImage(buf.subarray(0, filled))) {
@@ -291,7 +311,10 @@ function readProblem(err: NodeJS.ErrnoException): { code: ProblemCode; detail: s
     case 'EPERM':
       return { code: 'UNREADABLE', detail: PROBLEM_CATALOG.UNREADABLE };
     default:
-      return { code: 'IO_ERROR', detail: `${PROBLEM_CATALOG.IO_ERROR} (${err.code ?? err.message})` };
+      return {
+        code: 'IO_ERROR',
+        detail: `${PROBLEM_CATALOG.IO_ERROR} (${err.code ?? err.message})`,
+      };
   }
 }
 
@@ -378,7 +401,9 @@ async function processWork(
     }
     const result = await decodePhoto(buf, { size, trimBorders: card.input.trimBorders });
     if (!result.ok) {
-      writes.push(() => repo.setProblem(item.id, result.code, result.detail, { hash, format: result.format }));
+      writes.push(() =>
+        repo.setProblem(item.id, result.code, result.detail, { hash, format: result.format }),
+      );
       return;
     }
     writes.push(() => repo.setOk(item.id, hash, metaColumns(result.meta)));
@@ -435,7 +460,10 @@ async function embedMissingFeatures(
       if (!row) continue;
       try {
         const buf = await fs.promises.readFile(row.path_bytes);
-        const result = await decodePhoto(buf, { size: card.input.size, trimBorders: card.input.trimBorders });
+        const result = await decodePhoto(buf, {
+          size: card.input.size,
+          trimBorders: card.input.trimBorders,
+        });
         if (result.ok) inputs.push({ hash, rgb: result.rgb });
       } catch (err) {
         log.warn(`could not re-read ${row.path}: ${(err as Error).message}`);
@@ -468,7 +496,12 @@ async function embedInputs(
     inputs.forEach((p, i) =>
       views.forEach((view, j) => {
         const row = i * views.length + j;
-        repo.putFeatures(p.hash, card.networkVersion, view, features.slice(row * dims, (row + 1) * dims));
+        repo.putFeatures(
+          p.hash,
+          card.networkVersion,
+          view,
+          features.slice(row * dims, (row + 1) * dims),
+        );
       }),
     ),
   );
