@@ -3,7 +3,7 @@
 # pytest (the training-loss and parity tests, run with /usr/bin/python3) and heif-enc (HEIC inputs
 # generated at test time). Skips apt when everything is already there.
 set -euo pipefail
-packages=(python3-torch python3-torchvision python3-onnx python3-pytest chromium libheif-examples)
+packages=(python3-torch python3-torchvision python3-onnx python3-pytest chromium libheif-examples imagemagick)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,7 +4,8 @@
  */
 import { createLogger } from '../engine/log/logger';
 import { serveEngine } from '../server/engine-host';
-import type { HostRequest } from '../server/protocol';
+import type { HostReply, HostRequest } from '../server/protocol';
+import { toWireError } from '../server/wire-error';
 
 const log = createLogger('engine-process');
 
@@ -30,5 +31,6 @@ try {
   );
 } catch (err) {
   log.error('the engine could not start', err);
+  port.postMessage({ type: 'start-failed', error: toWireError(err) } satisfies HostReply);
   process.exit(1);
 }

@@ -55,7 +55,7 @@ export interface TrainSettings {
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   margin: 0.2,
-  relativeLambda: 1,
+  relativeLambda: 0.3,
   relativeLearningRate: 0.02,
   steps: 120,
   patience: 15,
@@ -288,7 +288,9 @@ async function fit(
     },
   });
   onProgress?.({ phase: 'training', done: settings.steps, total: settings.steps });
-  log.debug(`objective ${result.initialLoss.toFixed(4)} -> ${result.loss.toFixed(4)} in ${result.steps} steps`);
+  log.debug(
+    `objective ${result.initialLoss.toFixed(4)} -> ${result.loss.toFixed(4)} in ${result.steps} steps`,
+  );
   return result.params;
 }
 

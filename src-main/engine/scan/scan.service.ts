@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import {
   AppError,
   CancellationError,
@@ -75,6 +76,8 @@ export async function scanLibrary(
   opts: ScanOptions,
 ): Promise<ScanSummary> {
   const started = Date.now();
+  // libvips' operation cache only holds memory over a scan of thousands of distinct files.
+  sharp.cache(false);
   const absRoots = roots.map((r) => checkRoot(r));
   // A file action killed halfway must be settled before the scan looks at the folders.
   const settled = reconcileJournal(db);
