@@ -33,6 +33,7 @@ export interface TripletSet {
 /** Index meaning "a virtual partner at `virtualDistance` from the query". */
 export const VIRTUAL = -1;
 
+/** Settings of the objective: hinge margin, virtual-partner distance and the pull toward the anchor. */
 export interface TripletLossOptions {
   /** The hinge margin g in max(0, g + D(q, better) - D(q, worse)), in embedding distance units. */
   margin: number;
@@ -235,6 +236,7 @@ export interface AdamState {
   vBias: Float32Array;
 }
 
+/** Adam's step size and decay rates (defaults 0.9, 0.999, 1e-8). */
 export interface AdamOptions {
   learningRate: number;
   beta1?: number;
@@ -318,6 +320,7 @@ export function jsLinearOps(features: Float32Array, rows: number): LinearOps {
   };
 }
 
+/** The objective's settings plus the optimiser's: step count, step size, backend, early stop. */
 export interface FitOptions extends TripletLossOptions {
   steps: number;
   learningRate: number;

@@ -20,7 +20,7 @@ import {
   createHeadBackend,
   embedRows,
   type HeadBackend,
-} from '../../src-main/engine/learn/head-runner';
+} from '../../src-main/engine/ml/head-runner';
 import { gaussian } from './learn-fixtures';
 
 function randomArray(n: number, seed: number): Float32Array {

@@ -20,6 +20,7 @@ import { CompanionRepository } from '../../engine/db/companion.repository';
 import { describeBundles } from '../../engine/scan/bundle.service';
 import { openDbFromOptions, parseChoice, parsePositiveInt, printResult } from '../context';
 import { loadModelFromOptions } from '../model-option';
+import { currentModel } from '../../engine/learn/head.service';
 
 interface GroupsOptions {
   db?: string;
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       try {
         const repo = new PhotoRepository(db);
         if (opts.near !== undefined || opts.similar !== undefined) {
-          const model = loadModelFromOptions(opts.model);
+          const model = currentModel(db, loadModelFromOptions(opts.model));
           const thresholds = { ...currentThresholds(repo, model) };
           if (opts.near !== undefined) thresholds.nearDuplicate = opts.near;
           if (opts.similar !== undefined) thresholds.similar = opts.similar;
@@ -99,9 +100,10 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(new Option('--model <dir>').hideHelp())
     .action((opts: { db?: string; k: number; json?: boolean; model?: string }) => {
-      const model = loadModelFromOptions(opts.model);
+      const shipped = loadModelFromOptions(opts.model);
       const { db } = openDbFromOptions(opts);
       try {
+        const model = currentModel(db, shipped);
         const repo = new PhotoRepository(db);
         refreshEmbeddings(repo, model);
         const photos = repo.listOkPhotos().filter((p) => p.content_hash);

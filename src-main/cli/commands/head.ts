@@ -1,5 +1,6 @@
 /** `doppel head`: list the embedding head versions, or go back to one. */
 import { Command, Option } from 'commander';
+import { AppError } from '../../contract/errors';
 import { listHeads, parseHeadVersion, type HeadListing } from '../../engine/learn/head.service';
 import { runLearnJob } from '../../engine/learn/learn.job';
 import { openDbFromOptions, printResult } from '../context';
@@ -24,6 +25,9 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(new Option('--model <dir>').hideHelp())
     .action(async (opts: HeadOptions) => {
+      if (opts.list && opts.revert !== undefined) {
+        throw new AppError('OPTIONS_CONFLICT', { a: '--list', b: '--revert' });
+      }
       const shipped = loadModelFromOptions(opts.model);
       const { db, file } = openDbFromOptions(opts);
       let version: number | undefined;

@@ -1,6 +1,7 @@
 /** `doppel label`: tell Doppel which photos match, one triplet or a file at a time. */
 import { Command, Option } from 'commander';
 import { AppError } from '../../contract/errors';
+import type { Db } from '../../engine/db/database';
 import { LabelRepository } from '../../engine/learn/label.repository';
 import {
   addTriplet,
@@ -93,11 +94,7 @@ function chooseAction(opts: LabelOptions): Action {
   return action;
 }
 
-function runAction(
-  db: Parameters<typeof addTriplet>[0],
-  action: Action,
-  opts: LabelOptions,
-): LabelChange {
+function runAction(db: Db, action: Action, opts: LabelOptions): LabelChange {
   switch (action) {
     case 'triplet':
       return addTriplet(db, { query: opts.query!, better: opts.better!, worse: opts.worse! });

@@ -5,6 +5,7 @@ import { PROVIDERS, type Provider, type ScanSummary } from '../../contract/types
 import { scanLibrary, type ScanProgress } from '../../engine/scan/scan.service';
 import { openDbFromOptions, parseChoice, printResult } from '../context';
 import { loadModelFromOptions } from '../model-option';
+import { currentModel } from '../../engine/learn/head.service';
 
 interface ScanOptions {
   db?: string;
@@ -29,8 +30,9 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .addOption(new Option('--model <dir>', 'folder holding the model card').hideHelp())
     .action(async (folders: string[], opts: ScanOptions) => {
-      const model = loadModelFromOptions(opts.model);
+      const shipped = loadModelFromOptions(opts.model);
       const { db } = openDbFromOptions(opts);
+      const model = currentModel(db, shipped);
       const progress = createProgress();
       try {
         const summary = await scanLibrary(db, folders, {

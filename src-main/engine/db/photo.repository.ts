@@ -54,7 +54,7 @@ export interface StoredGroup {
 export class PhotoRepository {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(readonly db: Db) {
     this.stmts = {
       byPath: db.prepare<[string], PhotoRow>('SELECT * FROM photos WHERE path = ?'),
       byId: db.prepare<[number], PhotoRow>('SELECT * FROM photos WHERE id = ?'),
@@ -277,27 +277,48 @@ export class PhotoRepository {
       this.db.exec('DELETE FROM group_members; DELETE FROM groups;');
       for (const group of groups) {
         const id = Number(insertGroup.run(group.kind, group.label).lastInsertRowid);
-        group.members.forEach((m, position) => insertMember.run(id, m.photoId, position, m.distance));
+        group.members.forEach((m, position) =>
+          insertMember.run(id, m.photoId, position, m.distance),
+        );
       }
     })();
   }
 
-  /** Stored groups with their members in order, optionally of one kind. */
-  listGroups(kind?: GroupKind): { id: number; kind: GroupKind; label: string | null; members: { photo: PhotoRow; distance: number }[] }[] {
-    const groups = this.db
-      .prepare<[], { id: number; kind: GroupKind; label: string | null }>(
-        'SELECT id, kind, label FROM groups ORDER BY id',
+  /** Stored groups with their members in order, optionally of one kind (one query for all). */
+  listGroups(kind?: GroupKind): {
+    id: number;
+    kind: GroupKind;
+    label: string | null;
+    members: { photo: PhotoRow; distance: number }[];
+  }[] {
+    const rows = this.db
+      .prepare<
+        [],
+        PhotoRow & {
+          group_id: number;
+          group_kind: GroupKind;
+          group_label: string | null;
+          distance: number;
+        }
+      >(
+        `SELECT p.*, g.id AS group_id, g.kind AS group_kind, g.label AS group_label, m.distance
+         FROM groups g
+         JOIN group_members m ON m.group_id = g.id
+         JOIN photos p ON p.id = m.photo_id
+         ORDER BY g.id, m.position`,
       )
-      .all()
-      .filter((g) => !kind || g.kind === kind);
-    const members = this.db.prepare<[number], PhotoRow & { distance: number }>(
-      `SELECT p.*, m.distance FROM group_members m JOIN photos p ON p.id = m.photo_id
-       WHERE m.group_id = ? ORDER BY m.position`,
-    );
-    return groups.map((g) => ({
-      ...g,
-      members: members.all(g.id).map((row) => ({ photo: row, distance: row.distance })),
-    }));
+      .all();
+    const out: ReturnType<PhotoRepository['listGroups']> = [];
+    for (const row of rows) {
+      if (kind && row.group_kind !== kind) continue;
+      let group = out[out.length - 1];
+      if (!group || group.id !== row.group_id) {
+        group = { id: row.group_id, kind: row.group_kind, label: row.group_label, members: [] };
+        out.push(group);
+      }
+      group.members.push({ photo: row, distance: row.distance });
+    }
+    return out;
   }
 
   getSetting(key: string): string | undefined {

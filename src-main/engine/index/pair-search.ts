@@ -51,6 +51,15 @@ const RANGES_PER_THREAD = 4;
 /** The compiled worker beside this file; absent when this module runs from TypeScript source. */
 const WORKER_FILE = path.join(__dirname, 'pair-search.worker.js');
 
+/** Options of `findPairsWithinParallel`. */
+export interface ParallelSearchOptions {
+  threads?: number;
+  strategy?: SearchStrategy;
+  index?: IndexOptions;
+  /** The compiled worker script; by default the one beside this module. */
+  workerFile?: string;
+}
+
 /**
  * Every pair within `radius` (see core `findPairsWithin`; the same index and the same pairs),
  * with ranking and searching split over `threads` worker threads (default: the machine's cores,
@@ -61,16 +70,18 @@ const WORKER_FILE = path.join(__dirname, 'pair-search.worker.js');
 export async function findPairsWithinParallel(
   set: VectorSet,
   radius: number,
-  options: { threads?: number; strategy?: SearchStrategy; index?: IndexOptions } = {},
+  options: ParallelSearchOptions = {},
 ): Promise<PairGraph> {
   checkSearch(set, radius);
   const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), 8));
-  if (threads === 1 || !fs.existsSync(WORKER_FILE) || isExactSearch(set, options.strategy)) {
+  const workerFile = options.workerFile ?? WORKER_FILE;
+  if (threads === 1 || !fs.existsSync(workerFile) || isExactSearch(set, options.strategy)) {
     return findPairsWithin(set, radius, options);
   }
 
   const store = createIndexStore(planIndex(set, options.index), threads, true);
-  const pool = new WorkerPool(threads, (slot) => ({ ...shareSet(set), store, slot }));
+  const init = (slot: number): PairSearchInit => ({ ...shareSet(set), store, slot });
+  const pool = new WorkerPool(threads, workerFile, init);
   try {
     const ranges = splitRanges(set.count, threads * RANGES_PER_THREAD);
     const ranked = await Promise.all(
@@ -145,9 +156,9 @@ class WorkerPool {
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(size: number, init: (slot: number) => PairSearchInit) {
+  constructor(size: number, file: string, init: (slot: number) => PairSearchInit) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(WORKER_FILE, { workerData: init(i) });
+      const worker = new Worker(file, { workerData: init(i) });
       worker.on('message', (reply: { id: number }) => this.settle(worker, reply));
       worker.on('error', (error) => this.fail(error));
       worker.on(

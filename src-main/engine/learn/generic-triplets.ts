@@ -29,6 +29,7 @@ const HeaderSchema = z.object({
   source: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** The JSON header beside the data file. */
 export type GenericHeader = z.infer<typeof HeaderSchema>;
 
 /** Bytes of one encoded row: a float32 scale, then `dims` int8 values. */

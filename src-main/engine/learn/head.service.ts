@@ -9,7 +9,7 @@ import { PhotoRepository } from '../db/photo.repository';
 import { createLogger } from '../log/logger';
 import type { LoadedModel } from '../ml/model-loader';
 import { rebuildGroups } from '../scan/grouping.service';
-import { createHeadBackend, embedRows, type HeadBackend } from './head-runner';
+import { createHeadBackend, embedRows, type HeadBackend } from '../ml/head-runner';
 import {
   HeadRepository,
   SHIPPED_VERSION,
@@ -23,7 +23,7 @@ const log = createLogger('heads');
 /** Feature rows embedded per onnxruntime call and per transaction. */
 const EMBED_PAGE_ROWS = 4096;
 
-/** Progress of a learning job. */
+/** Progress of a learning job (training steps, feature rows embedded, grouping). */
 export interface LearnProgress {
   phase: 'loading' | 'training' | 'evaluating' | 'embedding' | 'grouping' | 'done';
   done: number;
@@ -264,7 +264,11 @@ function dropStaleEmbeddings(db: Db, model: LoadedModel): void {
   );
 }
 
-/** Why a stored head cannot run with `shipped`, or null when it can. */
+/**
+ * Why a stored head cannot run with `shipped`, or null when it can.
+ * Limitation: a trained head fits one network and shipped head; after a model update it is
+ * listed as unusable and the user's labels must be trained again (`doppel train`).
+ */
 function incompatibility(stored: StoredHead, shipped: LoadedModel): string | null {
   const { card, head } = shipped;
   if (stored.networkVersion !== card.networkVersion) {

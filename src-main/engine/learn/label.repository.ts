@@ -6,6 +6,7 @@ import type { Db } from '../db/database';
 
 /** Where a label came from. Implicit sources (decisions in review) weigh less than explicit ones. */
 export type LabelSource = 'explicit' | 'split' | 'keep-all' | 'trash-confirmed' | 'import';
+/** Every label source, in the order the CHECK constraint lists them. */
 export const LABEL_SOURCES: readonly LabelSource[] = [
   'explicit',
   'split',
@@ -50,6 +51,7 @@ export interface Label {
   createdAt: string;
 }
 
+/** A label to store; `weight` and `createdAt` default to the source's weight and now. */
 export interface NewLabel {
   query: PhotoRef;
   better: PhotoRef | null;

@@ -18,6 +18,7 @@ const log = createLogger('learn-job');
 export type LearnTask =
   { kind: 'train'; settings?: Partial<TrainSettings> } | { kind: 'switch-head'; version: number };
 
+/** Where a learning job finds its database and model, and how it reports. */
 export interface LearnJobOptions {
   /** The database file (not `:memory:`: the worker opens it too). */
   dbFile: string;

@@ -19,7 +19,7 @@ import { createLogger } from '../log/logger';
 import type { LoadedModel } from '../ml/model-loader';
 import { currentThresholds } from '../scan/grouping.service';
 import { loadGenericTriplets } from './generic-triplets';
-import { backendLinearOps, createHeadBackend, type HeadBackend } from './head-runner';
+import { backendLinearOps, createHeadBackend, type HeadBackend } from '../ml/head-runner';
 import { HeadRepository, SHIPPED_VERSION } from './head.repository';
 import { currentModel, refreshForHead, type LearnProgress } from './head.service';
 import { LabelRepository, type Label } from './label.repository';
@@ -53,6 +53,10 @@ export interface TrainSettings {
   patience: number;
 }
 
+/**
+ * Tuned on synthetic simulated users (test/integration/learn.test.ts); the relative forms keep them
+ * valid for any head size and feature scale.
+ */
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   margin: 0.2,
   relativeLambda: 0.3,
@@ -365,7 +369,13 @@ function splitHeldOut(
   };
 }
 
-/** Identity-view features of the current network for every photo the triplets name. */
+/**
+ * Identity-view features of the current network for every photo the triplets name.
+ * Limitation: only the identity view is trained on; the mirror and rotated views share the
+ * head, so they follow, but a label about a flipped copy teaches through the identity view only.
+ * Labels whose photos have no features for this network (after a model update, before a rescan)
+ * are skipped and counted in `labels.skipped`.
+ */
 function loadIdentityFeatures(
   db: Db,
   model: LoadedModel,

@@ -9,6 +9,7 @@ import type { PhotoRepository, PhotoRow, StoredGroup } from '../db/photo.reposit
 import type { LoadedModel } from '../ml';
 import type { CompanionRepository } from '../db/companion.repository';
 import { describeBundles, type BundleInfo } from './bundle.service';
+import { excludedPairs } from '../learn/label.repository';
 
 /** Label of the groups that list RAW+JPEG pairs, shown only when asked for (`--pairs`). */
 export const RAW_PAIR_LABEL = 'raw+jpeg';
@@ -94,7 +95,9 @@ export function rebuildGroups(
     members.flatMap((c, i) =>
       usable[c].photos.map((p) => ({ photoId: p.id, distance: distances[i] })),
     );
-  for (const group of groupPhotos(set, thresholds)) {
+  const excluded = excludedPairs(repo.db);
+  const exclude = (a: number, b: number): boolean => excluded(usable[a].hash, usable[b].hash);
+  for (const group of groupPhotos(set, thresholds, { exclude })) {
     const memberPhotos = group.members.flatMap((c) => usable[c].photos);
     groups.push({
       kind: group.kind,
@@ -109,7 +112,7 @@ export function rebuildGroups(
       groups.push({ kind: 'near-duplicate', label: null, members: expand(nearSet, distances) });
     }
   }
-  joinEditedVersions(groups, bundles, usable, set);
+  joinEditedVersions(groups, bundles, usable, set, exclude);
   joinBursts(groups, usable, set);
   groups.push(...rawPairGroups(allPhotos, bundles, embeddings, model.head.outDims));
 
@@ -178,6 +181,7 @@ function joinEditedVersions(
   bundles: BundleInfo,
   contents: Content[],
   set: VectorSet,
+  exclude: (a: number, b: number) => boolean,
 ): void {
   const contentOf = new Map<number, number>();
   contents.forEach((c, i) => c.photos.forEach((p) => contentOf.set(p.id, i)));
@@ -191,6 +195,9 @@ function joinEditedVersions(
     const a = vectorOf(originalId);
     const b = vectorOf(editedId);
     if (!a || !b) continue;
+    // The user said these are not duplicates: the file names do not overrule that.
+    const [ca, cb] = [contentOf.get(originalId)!, contentOf.get(editedId)!];
+    if (exclude(Math.min(ca, cb), Math.max(ca, cb))) continue;
     const distance = distanceBetween(a, b);
     const withOriginal = groupOf(originalId);
     const withEdited = groupOf(editedId);

@@ -13,6 +13,9 @@ import { LINEAR_IO, WEIGHT_GRADIENT_IO, linearGraph, weightGradientGraph } from 
 
 const log = createLogger('head-runner');
 
+// The head graphs have no model file and no provider choice (CPU only), so they run in their own
+// sessions here rather than through the Embedder interface.
+
 /** Where the head's products run. */
 export interface HeadBackend {
   readonly name: 'onnxruntime' | 'javascript';
