@@ -11,7 +11,14 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['electron'], message: 'electron is imported only in src-main/app/.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron'], message: 'electron is imported only in src-main/app/.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -21,8 +28,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: [...nodeOnly, ...sideEffects, 'electron'], message: 'core/ and contract/ stay free of Node, Electron and I/O.' },
-            { group: ['**/engine/**', '**/cli/**', '**/app/**'], message: 'core/ and contract/ import nothing above them.' },
+            {
+              group: [...nodeOnly, ...sideEffects, 'electron'],
+              message: 'core/ and contract/ stay free of Node, Electron and I/O.',
+            },
+            {
+              group: ['**/engine/**', '**/cli/**', '**/app/**'],
+              message: 'core/ and contract/ import nothing above them.',
+            },
           ],
         },
       ],
@@ -33,7 +46,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/app/**', 'electron'], message: 'The CLI never imports the Electron app.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/app/**', 'electron'],
+              message: 'The CLI never imports the Electron app.',
+            },
+          ],
+        },
       ],
     },
   },

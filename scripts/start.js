@@ -24,7 +24,9 @@ try {
   );
 }
 if (typeof electronBinary !== 'string' || !fs.existsSync(electronBinary)) {
-  fail('The Electron binary is missing. Run `node node_modules/electron/install.js` with internet access, or use `npx doppel serve`.');
+  fail(
+    'The Electron binary is missing. Run `node node_modules/electron/install.js` with internet access, or use `npx doppel serve`.',
+  );
 }
 if (!fs.existsSync(shell)) {
   fail('The desktop shell is not built. Run `npm run build:app` first.');

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 STAGE1_STEPS="${STAGE1_STEPS:-39}"
 STAGE2_PHOTOS="${STAGE2_PHOTOS:-600}"
-VIEWS="${VIEWS:-identity,mirror,rot90,rot180,rot270}"
+VIEWS="${VIEWS:-auto}"
 
 if [ ! -f data/tfjs/mobilenet_v2/weights.bin ]; then
   mkdir -p data

@@ -52,9 +52,7 @@ export function parseChoice<T extends string>(
 ): (value: string) => T {
   return (value: string) => {
     if (!(choices as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(
-        `${name} "${value}" is not one of: ${choices.join(', ')}.`,
-      );
+      throw new InvalidArgumentError(`${name} "${value}" is not one of: ${choices.join(', ')}.`);
     }
     return value as T;
   };

@@ -16,7 +16,8 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureOutput({
     writeErr: (text) => process.stderr.write(text),
-    outputError: (text, write) => write(text.startsWith('error:') ? `doppel: ${text.slice(7)}` : text),
+    outputError: (text, write) =>
+      write(text.startsWith('error:') ? `doppel: ${text.slice(7)}` : text),
   });
   for (const register of COMMANDS) register(program);
   return program;

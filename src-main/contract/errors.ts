@@ -22,7 +22,8 @@ export const ERROR_CATALOG = {
   },
   DB_OPEN_FAILED: { message: 'Cannot open the database {path}: {detail}', hint: '' },
   DB_TOO_NEW: {
-    message: 'The database {path} was written by a newer Doppel (schema {found}, this one knows {known}).',
+    message:
+      'The database {path} was written by a newer Doppel (schema {found}, this one knows {known}).',
     hint: 'Update Doppel or use another --db.',
   },
   PLAN_INVALID: { message: 'The plan {path} is not valid: {detail}', hint: '' },
@@ -60,7 +61,8 @@ export const ERROR_CATALOG = {
     hint: 'Scan its folder first (doppel scan FOLDER), or check the path.',
   },
   PHOTO_UNUSABLE: {
-    message: 'The photo {path} could not be read in the last scan ({reason}), so it cannot be labelled.',
+    message:
+      'The photo {path} could not be read in the last scan ({reason}), so it cannot be labelled.',
     hint: '',
   },
   LABEL_INVALID: { message: 'Invalid label: {detail}', hint: '' },
@@ -74,7 +76,8 @@ export const ERROR_CATALOG = {
     hint: 'See doppel head --list.',
   },
   HEAD_INCOMPATIBLE: {
-    message: 'Head version {version} was trained for another model ({detail}), so it cannot be used with this one.',
+    message:
+      'Head version {version} was trained for another model ({detail}), so it cannot be used with this one.',
     hint: 'Revert to the shipped head (doppel head --revert shipped) and train again.',
   },
   LEARN_FAILED: { message: 'Training stopped: {detail}', hint: '' },
@@ -106,7 +109,8 @@ export const PROBLEM_CATALOG = {
   ORPHAN_SIDECAR: 'A sidecar file (XMP, AAE, THM...) whose photo is missing from its folder.',
   CHANGED_SINCE_PLAN: 'The file changed since the plan was made; left untouched.',
   SOURCE_MISSING: 'The file is no longer where the plan says; nothing was done.',
-  PROTECTED_FOLDER: 'The file is inside a protected folder; protected files are never moved or trashed.',
+  PROTECTED_FOLDER:
+    'The file is inside a protected folder; protected files are never moved or trashed.',
   LAST_COPY:
     'This is the last remaining copy of its group; refused (the plan must set "allowLastCopy": true and you must confirm).',
   KEEP_CONFLICT: 'The plan also marks this file to keep; left untouched.',

@@ -11,15 +11,7 @@ export const PROVIDERS: readonly Provider[] = ['auto', 'cpu', 'cuda', 'dml'];
 
 /** Content type detected from a file's bytes (never from its extension). */
 export type ImageFormat =
-  | 'jpeg'
-  | 'png'
-  | 'webp'
-  | 'avif'
-  | 'heic'
-  | 'gif'
-  | 'tiff'
-  | 'bmp'
-  | 'raw';
+  'jpeg' | 'png' | 'webp' | 'avif' | 'heic' | 'gif' | 'tiff' | 'bmp' | 'raw';
 
 export type BundleKind = 'raw+jpeg' | 'live-photo' | 'edited-version';
 

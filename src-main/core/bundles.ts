@@ -179,7 +179,23 @@ export function stemOfName(name: string): string {
 }
 
 /** Extensions that name image files; a file named so that does not decode is a problem. */
-const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'webp', 'avif', 'heic', 'heif', 'hif', 'gif', 'tif', 'tiff', 'bmp', 'dib'];
+const IMAGE_EXTENSIONS = [
+  'jpg',
+  'jpeg',
+  'jpe',
+  'jfif',
+  'png',
+  'webp',
+  'avif',
+  'heic',
+  'heif',
+  'hif',
+  'gif',
+  'tif',
+  'tiff',
+  'bmp',
+  'dib',
+];
 
 /** True when a file's name says it is an image (a RAW file included). */
 export function isImageName(name: string): boolean {

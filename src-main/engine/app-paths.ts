@@ -19,7 +19,10 @@ export function appDataDir(): string {
     case 'darwin':
       return path.join(os.homedir(), 'Library', 'Application Support', APP_NAME);
     case 'win32':
-      return path.join(process.env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), APP_NAME);
+      return path.join(
+        process.env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'),
+        APP_NAME,
+      );
     default:
       return envPaths(APP_NAME, { suffix: '' }).config;
   }

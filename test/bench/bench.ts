@@ -19,7 +19,9 @@ const WORK = path.join(REPO_ROOT, '.bench');
 const CAMERA_PHOTOS = Number(process.env.BENCH_CAMERA_PHOTOS ?? 48);
 const DATASET_PHOTOS = Number(process.env.BENCH_DATASET_PHOTOS ?? 400);
 const RESCAN_PHOTOS = Number(process.env.BENCH_RESCAN_PHOTOS ?? 10_000);
-const GROUPING_SIZES = (process.env.BENCH_GROUPING_SIZES ?? '100000,1000000').split(',').map(Number);
+const GROUPING_SIZES = (process.env.BENCH_GROUPING_SIZES ?? '100000,1000000')
+  .split(',')
+  .map(Number);
 
 interface Row {
   name: string;
@@ -51,13 +53,28 @@ async function makeCameraPhotos(count: number): Promise<string> {
   const sources = train ? listImages(train).filter((_, i) => i % 37 === 0) : [];
   for (let i = 0; i < count; i++) {
     const noise = await sharp({
-      create: { width: 4000, height: 3000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 12 } },
+      create: {
+        width: 4000,
+        height: 3000,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 12 },
+      },
     })
       .png()
       .toBuffer();
     const base = sources.length
-      ? sharp(sources[i % sources.length]).rotate().resize(4000, 3000, { fit: 'fill' })
-      : sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 90 + i, g: 120, b: 160 } } });
+      ? sharp(sources[i % sources.length])
+          .rotate()
+          .resize(4000, 3000, { fit: 'fill' })
+      : sharp({
+          create: {
+            width: 4000,
+            height: 3000,
+            channels: 3,
+            background: { r: 90 + i, g: 120, b: 160 },
+          },
+        });
     await base
       .composite([{ input: noise, blend: 'overlay' }])
       .jpeg({ quality: 92 })
@@ -82,7 +99,10 @@ async function decodeOnly(files: string[], size: number): Promise<number> {
   return files.length / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-async function fullScan(dir: string, model: LoadedModel): Promise<{ rate: number; photos: number }> {
+async function fullScan(
+  dir: string,
+  model: LoadedModel,
+): Promise<{ rate: number; photos: number }> {
   const dbFile = path.join(os.tmpdir(), `doppel-bench-${process.pid}-${Date.now()}.sqlite`);
   const db = openDatabase(dbFile);
   try {
@@ -111,7 +131,15 @@ async function benchRescan(model: LoadedModel): Promise<void> {
     const seeds: Buffer[] = [];
     for (let i = 0; i < 20; i++) {
       seeds.push(
-        await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100 + i, sigma: 30 } } })
+        await sharp({
+          create: {
+            width: 64,
+            height: 48,
+            channels: 3,
+            background: '#000000',
+            noise: { type: 'gaussian', mean: 100 + i, sigma: 30 },
+          },
+        })
           .jpeg()
           .toBuffer(),
       );
@@ -127,9 +155,14 @@ async function benchRescan(model: LoadedModel): Promise<void> {
   try {
     const first = await scanLibrary(db, [dir], { model, provider: 'cpu' });
     const second = await scanLibrary(db, [dir], { model, provider: 'cpu' });
-    if (second.unchanged !== RESCAN_PHOTOS) throw new Error(`rescan saw ${second.unchanged} unchanged`);
+    if (second.unchanged !== RESCAN_PHOTOS)
+      throw new Error(`rescan saw ${second.unchanged} unchanged`);
     record(`first scan of ${RESCAN_PHOTOS} small files`, `${first.seconds.toFixed(2)} s`);
-    record(`unchanged rescan of ${RESCAN_PHOTOS} photos`, `${second.seconds.toFixed(2)} s`, '< 2 s');
+    record(
+      `unchanged rescan of ${RESCAN_PHOTOS} photos`,
+      `${second.seconds.toFixed(2)} s`,
+      '< 2 s',
+    );
   } finally {
     db.close();
     for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(f, { force: true });
@@ -139,7 +172,10 @@ async function benchRescan(model: LoadedModel): Promise<void> {
 async function main(): Promise<void> {
   fs.mkdirSync(WORK, { recursive: true });
   const model = loadModel(defaultModelDir());
-  record('model', `${model.card.name} ${model.card.networkVersion}, ${model.card.input.size} px, views ${model.card.views.join('+')}`);
+  record(
+    'model',
+    `${model.card.name} ${model.card.networkVersion}, ${model.card.input.size} px, views ${model.card.views.join('+')}`,
+  );
 
   const camera = await makeCameraPhotos(CAMERA_PHOTOS);
   await benchThroughput('12 MP camera JPEGs', camera, model);

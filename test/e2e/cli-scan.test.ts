@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, sharedPath } from '../helpers/shared-data';
@@ -301,6 +302,6 @@ function bombPng(width: number, height: number): Buffer {
   ihdr[8] = 8;
   ihdr[9] = 2;
   const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const idat = chunk('IDAT', require('node:zlib').deflateSync(Buffer.alloc(1024)));
+  const idat = chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024)));
   return Buffer.concat([sig, chunk('IHDR', ihdr), idat, chunk('IEND', Buffer.alloc(0))]);
 }

@@ -23,10 +23,12 @@ describe('migration 0004 (companions)', () => {
        VALUES (1, '/lib/IMG_1.MOV', x'2f', 99, 2, 'live-video')`,
     ).run();
     expect(() =>
-      db.prepare(
-        `INSERT INTO companions (photo_id, path, path_bytes, size, mtime_ms, kind)
+      db
+        .prepare(
+          `INSERT INTO companions (photo_id, path, path_bytes, size, mtime_ms, kind)
          VALUES (1, '/lib/IMG_1.txt', x'2f', 1, 2, 'text')`,
-      ).run(),
+        )
+        .run(),
     ).toThrow(/CHECK/);
     db.prepare('DELETE FROM photos').run();
     expect(db.prepare('SELECT COUNT(*) AS n FROM companions').get()).toEqual({ n: 0 });

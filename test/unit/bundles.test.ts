@@ -16,8 +16,18 @@ describe('planFolder', () => {
   });
 
   it('matches sidecar names whatever their case', () => {
-    const plan = planFolder(['dsc_0042.nef', 'DSC_0042.NEF.XMP', 'Dsc_0042.Nef.pp3', 'dsc_0042.NEF.dop']);
-    expect(plan.companions.get('dsc_0042.nef')?.map((c) => c.kind).sort()).toEqual(['dop', 'pp3', 'xmp']);
+    const plan = planFolder([
+      'dsc_0042.nef',
+      'DSC_0042.NEF.XMP',
+      'Dsc_0042.Nef.pp3',
+      'dsc_0042.NEF.dop',
+    ]);
+    expect(
+      plan.companions
+        .get('dsc_0042.nef')
+        ?.map((c) => c.kind)
+        .sort(),
+    ).toEqual(['dop', 'pp3', 'xmp']);
   });
 
   it('pairs a Live Photo video with the HEIC before the JPEG and never scans it', () => {

@@ -27,7 +27,10 @@ function kept(decisions: ReturnType<typeof decideKeep>): string[] {
 describe('decideKeep', () => {
   it('prefers the copy that carries its RAW and edits over a lone copy of the same size', () => {
     const decisions = decideKeep(
-      [copy('/p/lone.jpg', { size: 2_500_000 }), copy('/p/IMG_1.JPG', { companionBytes: 25_000_000 })],
+      [
+        copy('/p/lone.jpg', { size: 2_500_000 }),
+        copy('/p/IMG_1.JPG', { companionBytes: 25_000_000 }),
+      ],
       { kind: 'near-duplicate' },
     );
     expect(kept(decisions)).toEqual(['/p/IMG_1.JPG']);
