@@ -4,7 +4,8 @@ const path = require('path');
 const ort = require(path.resolve(__dirname, '../../node_modules/onnxruntime-node'));
 
 async function main() {
-  const [file, sizeArg, batchArg = '16', threadsArg = '2', secondsArg = '8'] = process.argv.slice(2);
+  const [file, sizeArg, batchArg = '16', threadsArg = '2', secondsArg = '8'] =
+    process.argv.slice(2);
   const size = Number(sizeArg);
   const batch = Number(batchArg);
   const session = await ort.InferenceSession.create(file, {
@@ -23,7 +24,9 @@ async function main() {
     n += batch;
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(JSON.stringify({ file: path.basename(file), size, batch, imagesPerSecond: n / secs }));
+  console.log(
+    JSON.stringify({ file: path.basename(file), size, batch, imagesPerSecond: n / secs }),
+  );
 }
 
 main().catch((err) => {

@@ -15,13 +15,20 @@ async function main() {
       for (let i = 0; i < h; i += 1)
         for (let j = 0; j < w; j += 1)
           x[k++] = 0.5 + 0.5 * Math.sin(0.01 * (i + 1) * (ch + 1) + 0.02 * j + 0.7 * b);
-  const session = await ort.InferenceSession.create(path.join(models, fx.onnx), { intraOpNumThreads: 2 });
+  const session = await ort.InferenceSession.create(path.join(models, fx.onnx), {
+    intraOpNumThreads: 2,
+  });
   const out = await session.run({ [fx.input]: new ort.Tensor('float32', x, fx.shape) });
   const got = out[fx.output].data;
   let maxDiff = 0;
-  fx.features.flat().forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - got[i])); });
+  fx.features.flat().forEach((v, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(v - got[i]));
+  });
   console.log(JSON.stringify({ maxDiff, tolerance: fx.tolerance, ok: maxDiff <= fx.tolerance }));
   if (maxDiff > fx.tolerance) process.exit(1);
 }
 
-main().catch((err) => { console.error(err.message); process.exit(1); });
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
