@@ -56,6 +56,8 @@ const GOALS: Record<string, number> = {
 
 const USAGE = `usage: npm run eval -- [options]
   --calibrate          also print suggested nearDuplicate and similar thresholds for the card
+  --similar-precision P  pair precision the suggested similar threshold keeps on the real groups
+                       (default 0.99; similar groups are shown for review, never acted on alone)
   --holdout FILE       held-out photo list (default models/train/holdout.txt, paths under
                        ../shared/datasets/train)
   --originals N        originals of the synthetic set (default 150)
@@ -67,6 +69,7 @@ const USAGE = `usage: npm run eval -- [options]
 
 interface Options {
   calibrate: boolean;
+  similarPrecision: number;
   holdout: string;
   originals: number;
   distractors: number;
@@ -118,7 +121,9 @@ async function main(): Promise<number> {
 
   const names = methods.synthetic.map((m) => m.name);
   const calibration =
-    options.calibrate && methods.model ? calibrate(pooled, sets, methods) : undefined;
+    options.calibrate && methods.model
+      ? calibrate(pooled, sets, methods, options.similarPrecision)
+      : undefined;
   await writeResults(options, sets, rows, names, methods, timings, calibration);
   printResults(rows, names, methods, timings, calibration, log);
   return 0;
@@ -128,6 +133,7 @@ function readOptions(root: string): Options | null {
   const { values } = parseArgs({
     options: {
       calibrate: { type: 'boolean', default: false },
+      'similar-precision': { type: 'string', default: String(FAIR_PRECISION) },
       holdout: { type: 'string', default: path.join(root, 'models/train/holdout.txt') },
       originals: { type: 'string', default: '150' },
       distractors: { type: 'string', default: '400' },
@@ -139,12 +145,15 @@ function readOptions(root: string): Options | null {
     },
   });
   const counts = [values.originals, values.distractors, values.seed].map(Number);
-  if (values.help || counts.some((n) => !Number.isInteger(n) || n < 0)) {
+  const similarPrecision = Number(values['similar-precision']);
+  const badPrecision = !(similarPrecision > 0 && similarPrecision <= 1);
+  if (values.help || badPrecision || counts.some((n) => !Number.isInteger(n) || n < 0)) {
     process.stderr.write(`${USAGE}\n`);
     return null;
   }
   return {
     calibrate: values.calibrate,
+    similarPrecision,
     holdout: path.resolve(values.holdout),
     originals: counts[0],
     distractors: counts[1],
@@ -349,13 +358,14 @@ interface Suggestion {
 
 /**
  * Suggested card thresholds from the model's pooled distances: nearDuplicate keeps synthetic pair
- * precision >= 0.99 over all kinds at once; similar finds the most real-group pairs at that
- * precision (or at the best precision reachable), and is never below nearDuplicate.
+ * precision >= 0.99 over all kinds at once; similar finds the most real-group pairs at
+ * `similarPrecision` (or at the best precision reachable), and is never below nearDuplicate.
  */
 function calibrate(
   pooled: Map<string, { synthetic: PooledPairs; real: PooledPairs }>,
   sets: Sets,
   methods: Methods,
+  similarPrecision: number,
 ): Calibration {
   const model = pooled.get('model')!;
   const near = bestAtPrecision(
@@ -370,11 +380,11 @@ function calibrate(
     note: `largest distance with pooled synthetic pair precision >= ${FAIR_PRECISION}`,
   };
 
-  let real = bestAtPrecision(model.real.positives, model.real.negatives, FAIR_PRECISION);
-  let note = `most real-group pairs at pair precision >= ${FAIR_PRECISION}`;
+  let real = bestAtPrecision(model.real.positives, model.real.negatives, similarPrecision);
+  let note = `most real-group pairs at pair precision >= ${similarPrecision}`;
   if (real.threshold === null) {
     real = bestPrecision(model.real.positives, model.real.negatives);
-    note = `precision ${FAIR_PRECISION} is out of reach on the real groups; best precision reachable`;
+    note = `precision ${similarPrecision} is out of reach on the real groups; best precision reachable`;
   }
   let similarValue = between(real);
   if (nearValue !== null && (similarValue === null || similarValue < nearValue)) {

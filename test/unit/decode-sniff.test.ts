@@ -140,6 +140,10 @@ describe('sniffFormat', () => {
     expect(sniffFormat(anonymous)).toBe('tiff');
   });
 
+  it('reads a JPEG whose first segment is damaged as a JPEG, so it is reported as corrupt', () => {
+    expect(sniffFormat(Buffer.concat([bytes([0xff, 0xd8]), Buffer.alloc(62, 0x55)]))).toBe('jpeg');
+  });
+
   it('returns null for short, empty or unknown content', () => {
     expect(sniffFormat(Buffer.alloc(0))).toBeNull();
     expect(sniffFormat(bytes([0xff, 0xd8]))).toBeNull();

@@ -48,7 +48,9 @@ function startsWith(buf: Buffer, text: string, at = 0): boolean {
  */
 export function sniffFormat(buf: Buffer): ImageFormat | null {
   if (buf.length < 4) return null;
-  if (buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  // The SOI marker alone decides: a JPEG whose first segment is damaged is still a JPEG (with a
+  // corrupt header), not an unknown file.
+  if (buf[0] === 0xff && buf[1] === 0xd8) return 'jpeg';
   if (buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47 && buf.readUInt32BE(4) === 0x0d0a1a0a) {
     return 'png';
   }

@@ -94,7 +94,7 @@ export async function scanLibrary(
   const views = card.views as ViewName[];
 
   const companions = new CompanionRepository(db);
-  const { work, seen, unchanged, unchangedIgnored } = await collectWork(
+  const { work, seen, photoFiles, unchanged, unchangedIgnored } = await collectWork(
     repo,
     companions,
     absRoots,
@@ -123,7 +123,7 @@ export async function scanLibrary(
     const problems = repo.listProblems().filter((p) => absRoots.some((r) => isUnder(p.path, r)));
     const ignored = stats.ignored + unchangedIgnored;
     return {
-      photos: seen.size - ignored,
+      photos: photoFiles - ignored,
       embedded: stats.embedded + rehashed,
       reused: stats.reused,
       ignored,
@@ -180,7 +180,14 @@ async function collectWork(
   roots: string[],
   scanId: number,
   opts: ScanOptions,
-): Promise<{ work: WorkItem[]; seen: Set<number>; unchanged: number; unchangedIgnored: number }> {
+): Promise<{
+  work: WorkItem[];
+  seen: Set<number>;
+  /** Files planned as photos (seen also holds path problems: symlink loops, orphan sidecars). */
+  photoFiles: number;
+  unchanged: number;
+  unchangedIgnored: number;
+}> {
   const folders = new Map<string, WalkFile[]>();
   let problems: { path: string; code: ProblemCode; detail: string }[] = [];
   let count = 0;
@@ -201,6 +208,7 @@ async function collectWork(
   const seen = new Set<number>();
   let unchanged = 0;
   let unchangedIgnored = 0;
+  let photoFiles = 0;
   for (const files of folders.values()) {
     const byName = new Map(files.map((f) => [path.basename(f.path), f]));
     const plan = planFolder([...byName.keys()]);
@@ -225,6 +233,7 @@ async function collectWork(
           work.push({ id, path: entry.path, pathBytes: entry.pathBytes });
         }
         seen.add(id);
+        photoFiles += 1;
         companions.replaceFor(
           id,
           (plan.companions.get(name) ?? []).map((c) => {
@@ -253,7 +262,7 @@ async function collectWork(
     for (const p of problems) seen.add(repo.recordPathProblem(p.path, p.code, p.detail, scanId));
   });
   problems = [];
-  return { work, seen, unchanged, unchangedIgnored };
+  return { work, seen, photoFiles, unchanged, unchangedIgnored };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
