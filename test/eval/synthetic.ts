@@ -24,6 +24,7 @@ export const SYNTHETIC_KINDS = [
   'watermark',
   'greyscale',
   'rotate3-crop',
+  'perspective',
   'crop80',
   'crop60',
   'mirror',
@@ -34,7 +35,7 @@ export const SYNTHETIC_KINDS = [
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 
 /** Bump when any edit changes, so cached copies are made again. */
-const GENERATOR_VERSION = 5;
+const GENERATOR_VERSION = 6;
 /** Copies that are not a format change are written as JPEG at this quality. */
 const COPY_JPEG_QUALITY = 92;
 
@@ -177,6 +178,10 @@ async function generate(
     skippedKinds.push({ kind: 'heic', reason: 'heif-enc not found (Debian: libheif-examples)' });
     log('synthetic set: skipping heic copies: heif-enc not found (Debian: libheif-examples)');
   }
+  if (!hasCommand('convert')) {
+    skippedKinds.push({ kind: 'perspective', reason: 'convert not found (Debian: imagemagick)' });
+    log('synthetic set: skipping perspective copies: convert not found (Debian: imagemagick)');
+  }
   const kinds = SYNTHETIC_KINDS.filter((kind) => !skippedKinds.some((s) => s.kind === kind));
   for (const kind of kinds) await mkdir(path.join(options.outDir, kind), { recursive: true });
 
@@ -308,6 +313,9 @@ async function makeCopy(
     case 'rotate3-crop':
       await writeRotatedCrop(image, sign(rng) * 3, target);
       return;
+    case 'perspective':
+      await writePerspective(image, rng, target);
+      return;
     case 'crop80':
     case 'crop60': {
       // The share is of the area (as in "a crop to 80% of the photo"), same shape, random place.
@@ -346,6 +354,43 @@ async function makeCopy(
 
 function sign(rng: () => number): number {
   return rng() < 0.5 ? -1 : 1;
+}
+
+/**
+ * A keystone like a photo of the same scene taken a little off-axis: one side of the frame shrinks
+ * by 4-8% of the height at each corner (ImageMagick's perspective distortion, edges extended, so
+ * no black wedges), then 4% is trimmed all round.
+ */
+async function writePerspective(image: Upright, rng: () => number, target: string): Promise<void> {
+  const { width: w, height: h } = image;
+  const d = Math.round(h * (0.04 + 0.04 * rng()));
+  const leftSide = rng() < 0.5;
+  // Control points: source x,y then destination x,y for the four corners.
+  const corners = leftSide
+    ? [0, 0, 0, d, w, 0, w, 0, w, h, w, h, 0, h, 0, h - d]
+    : [0, 0, 0, 0, w, 0, w, d, w, h, w, h - d, 0, h, 0, h];
+  const source = `${target}.source.png`;
+  await fromUpright(image).png().toFile(source);
+  const trimX = Math.round(w * 0.04);
+  const trimY = Math.round(h * 0.04);
+  try {
+    await run('convert', [
+      source,
+      '-virtual-pixel',
+      'edge',
+      '-distort',
+      'Perspective',
+      corners.join(','),
+      '-crop',
+      `${w - 2 * trimX}x${h - 2 * trimY}+${trimX}+${trimY}`,
+      '+repage',
+      '-quality',
+      '92',
+      `jpeg:${target}`,
+    ]);
+  } finally {
+    await rm(source, { force: true });
+  }
 }
 
 async function writeHeic(image: Upright, target: string): Promise<void> {

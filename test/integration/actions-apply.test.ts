@@ -16,6 +16,7 @@ import {
   makeLibrary,
   photoBytes,
   photoStatus,
+  sha256,
   type Library,
 } from './actions-fixture';
 
@@ -178,6 +179,40 @@ describe('apply and undo', () => {
     expect(byPath.get(s.copy1)!.reason).toContain('content differs');
     expect(byPath.get(s.small2)!.reason).toContain('size 2049 bytes, plan says 2048');
     expect(fs.existsSync(s.copy1) && fs.existsSync(s.small2)).toBe(true);
+    expect(listFiles(path.join(lib.homeTrash, 'files'))).toEqual([]);
+  });
+
+  it('skips a file whose name is not valid UTF-8 with that reason, and leaves it in place', async () => {
+    const bytes = photoBytes('latin1');
+    const keep = path.join(lib.root, 'cafe.jpg');
+    const rawName = Buffer.concat([
+      Buffer.from(path.join(lib.root, 'caf')),
+      Buffer.from([0xe9]),
+      Buffer.from('.jpg'),
+    ]);
+    fs.writeFileSync(rawName, bytes);
+    const k = addPhoto(lib.db, keep, bytes, { mtimeMs: Date.parse('2019-01-01') });
+    const stat = fs.statSync(rawName);
+    // The scan stores such a name escaped for display, with its raw bytes beside it.
+    const escaped = path.join(lib.root, 'caf\\xE9.jpg');
+    const id = Number(
+      lib.db
+        .prepare(
+          `INSERT INTO photos (path, path_bytes, size, mtime_ms, content_hash, format, width,
+             height, taken_at, exif_fields, status)
+           VALUES (?, ?, ?, ?, ?, 'jpeg', 4000, 3000, '2020-05-01T12:00:00', 30, 'ok')`,
+        )
+        .run(escaped, rawName, stat.size, stat.mtimeMs, sha256(bytes)).lastInsertRowid,
+    );
+    addGroup(lib.db, 'exact', [k, id]);
+    const plan = buildPlan(lib.db);
+    expect(plan.actions.find((a) => a.path === escaped)?.action).toBe('trash');
+
+    const report = await apply(plan);
+    const result = report.results.find((r) => r.path === escaped);
+    expect(result).toMatchObject({ outcome: 'skipped', code: 'SOURCE_MISSING' });
+    expect(result!.reason).toContain('not valid UTF-8');
+    expect(fs.readFileSync(rawName)).toEqual(bytes);
     expect(listFiles(path.join(lib.homeTrash, 'files'))).toEqual([]);
   });
 

@@ -41,6 +41,9 @@ import { reconcileJournal, type ReconcileReport } from './reconcile.service';
 import { removeOwnTrashInfo, restoreEntry } from './restore';
 import { moveToSystemTrash } from './system-trash';
 
+/** The escape walk.ts writes for a byte of a file name that is not valid UTF-8. */
+const NON_UTF8_ESCAPE = /\\x[0-9A-F]{2}/;
+
 /** What to apply and how; the fields after `protect` are seams for tests. */
 export interface ApplyOptions {
   plan: Plan;
@@ -220,7 +223,13 @@ function verifyStep(
     try {
       stat = fs.statSync(w.path);
     } catch {
-      return { code: 'SOURCE_MISSING', detail: `${prefix}not found` };
+      // Limitation: paths are handled as text here, and a name that is not valid UTF-8 is only
+      // known by its escaped form (\xNN), which names no file on disk.
+      const detail = NON_UTF8_ESCAPE.test(path.basename(w.path))
+        ? 'its name is not valid UTF-8, and Doppel cannot move such files yet (it scans and ' +
+          'groups them): rename it and scan again'
+        : 'not found';
+      return { code: 'SOURCE_MISSING', detail: `${prefix}${detail}` };
     }
     if (!stat.isFile())
       return { code: 'CHANGED_SINCE_PLAN', detail: `${prefix}no longer a plain file` };
