@@ -153,7 +153,11 @@ const absPath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL character');
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL character')
+  // Written without node:path, which the renderer cannot import: POSIX `/...`, a Windows drive
+  // `C:\...` or `C:/...`, or a UNC `\\server\...`. A relative path would resolve against the
+  // engine's working folder, which the user never chose.
+  .refine((p) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p), 'the path must be absolute');
 const id = z.number().int().positive();
 const jobId = z.object({ jobId: z.string().min(1).max(64) }).strict();
 const distance = z.number().positive().max(2);

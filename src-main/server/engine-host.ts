@@ -62,6 +62,11 @@ const LIBRARY_KEY = 'app.library';
 const UI_KEY = 'app.settings';
 const PROVIDER_IN_USE_KEY = 'app.provider-in-use';
 
+/** The library as saved: what the app added, and the scan roots the user removed from it. */
+interface StoredLibrary extends LibraryDto {
+  removedScanRoots: string[];
+}
+
 interface StoredUiSettings {
   provider: SettingsDto['provider'];
   keepOrder: KeepCriterionName[];
@@ -145,9 +150,16 @@ export class EngineHost {
     }
   }
 
-  /** Resolves a media request against the library folders (see media.ts for the rules). */
+  /**
+   * Resolves a media request against the library folders (see media.ts for the rules): only a
+   * photo the database holds as readable (`ok`), by exact path, is served.
+   */
   resolveMedia(requested: string): Promise<MediaResolution> {
-    return resolveMediaPath(requested, this.library().folders);
+    return resolveMediaPath(
+      requested,
+      this.library().folders,
+      (exact) => this.repo.findByPath(exact)?.status === 'ok',
+    );
   }
 
   /** Cancels running jobs and closes the database. */
@@ -170,21 +182,50 @@ export class EngineHost {
     return currentModel(this.db, this.shippedModel());
   }
 
-  private library(): LibraryDto {
+  /** The library as stored: the folders added in the app, and the scan roots removed in it. */
+  private storedLibrary(): StoredLibrary {
     const saved = this.repo.getSetting(LIBRARY_KEY);
-    const empty: LibraryDto = { folders: [], exclusions: [], protectedFolders: [] };
-    return saved ? { ...empty, ...(JSON.parse(saved) as Partial<LibraryDto>) } : empty;
+    const empty: StoredLibrary = {
+      folders: [],
+      exclusions: [],
+      protectedFolders: [],
+      removedScanRoots: [],
+    };
+    return saved ? { ...empty, ...(JSON.parse(saved) as Partial<StoredLibrary>) } : empty;
+  }
+
+  /**
+   * The library: the folders added in the app, then the roots of completed scans (a library
+   * scanned with `doppel scan` shows in the app), each folder once. A scan root inside a folder
+   * already listed, or removed in the app, is left out.
+   */
+  private library(): LibraryDto {
+    const stored = this.storedLibrary();
+    const removed = new Set(stored.removedScanRoots);
+    const scanned = completedScanRoots(this.db).filter((r) => !removed.has(r));
+    const listed = [...stored.folders, ...scanned];
+    const folders = [...stored.folders];
+    for (const root of scanned) {
+      if (folders.includes(root) || listed.some((f) => f !== root && isInside(root, f))) continue;
+      folders.push(root);
+    }
+    return {
+      folders,
+      exclusions: stored.exclusions,
+      protectedFolders: stored.protectedFolders,
+    };
   }
 
   /** Saves a change that alters keep decisions (protected folders): summaries are recomputed. */
-  private saveLibraryDroppingGroups(next: LibraryDto): LibraryDto {
+  private saveLibraryDroppingGroups(change: Partial<StoredLibrary>): LibraryDto {
     this.groupsCache = null;
-    return this.saveLibrary(next);
+    return this.saveLibrary(change);
   }
 
-  private saveLibrary(next: LibraryDto): LibraryDto {
-    this.repo.setSetting(LIBRARY_KEY, JSON.stringify(next));
-    return next;
+  /** Saves `change` over the stored library and answers the library as the app sees it. */
+  private saveLibrary(change: Partial<StoredLibrary>): LibraryDto {
+    this.repo.setSetting(LIBRARY_KEY, JSON.stringify({ ...this.storedLibrary(), ...change }));
+    return this.library();
   }
 
   private uiSettings(): StoredUiSettings {
@@ -213,15 +254,11 @@ export class EngineHost {
     return {
       'app:library:get': () => this.library(),
       'app:library:add-folder': (req) => this.addFolder(req.path),
-      'app:library:remove-folder': (req) => {
-        const lib = this.library();
-        return this.saveLibrary({ ...lib, folders: lib.folders.filter((f) => f !== req.path) });
-      },
+      'app:library:remove-folder': (req) => this.removeFolder(req.path),
       'app:library:set-exclusions': (req) =>
-        this.saveLibrary({ ...this.library(), exclusions: [...new Set(req.patterns)] }),
+        this.saveLibrary({ exclusions: [...new Set(req.patterns)] }),
       'app:library:set-protected': (req) =>
         this.saveLibraryDroppingGroups({
-          ...this.library(),
           protectedFolders: req.folders.map((f) => path.resolve(f)),
         }),
       'app:library:pick-folder': () => {
@@ -296,7 +333,24 @@ export class EngineHost {
   }
 
   private addFolder(requested: string): LibraryDto {
+    // The contract refuses relative paths already; a host checks again rather than resolve one
+    // against its own working folder.
+    if (!path.isAbsolute(requested)) {
+      throw new AppError('BAD_ARGUMENT', {
+        name: 'path',
+        given: requested,
+        accepted: 'an absolute folder path',
+      });
+    }
     const abs = path.resolve(requested);
+    // The root of a disk would make every file on it servable as media and scannable.
+    if (path.parse(abs).root === abs) {
+      throw new AppError('BAD_ARGUMENT', {
+        name: 'library folder',
+        given: `${abs} (the root of the whole disk)`,
+        accepted: 'the folder that holds your photos',
+      });
+    }
     let stat: fs.Stats;
     try {
       stat = fs.statSync(abs);
@@ -306,7 +360,25 @@ export class EngineHost {
     if (!stat.isDirectory()) throw new AppError('NOT_A_FOLDER', { path: abs });
     const lib = this.library();
     if (lib.folders.includes(abs)) return lib;
-    return this.saveLibrary({ ...lib, folders: [...lib.folders, abs] });
+    const stored = this.storedLibrary();
+    return this.saveLibrary({
+      folders: [...stored.folders, abs],
+      removedScanRoots: stored.removedScanRoots.filter((r) => r !== abs),
+    });
+  }
+
+  /** Removes a folder; a scan root stays removed although the scans table still names it. */
+  private removeFolder(requested: string): LibraryDto {
+    const abs = path.isAbsolute(requested) ? path.resolve(requested) : requested;
+    const stored = this.storedLibrary();
+    const scanned = completedScanRoots(this.db).includes(abs);
+    return this.saveLibrary({
+      folders: stored.folders.filter((f) => f !== abs && f !== requested),
+      removedScanRoots:
+        scanned && !stored.removedScanRoots.includes(abs)
+          ? [...stored.removedScanRoots, abs]
+          : stored.removedScanRoots,
+    });
   }
 
   private photo(id: number): PhotoRow {
@@ -481,6 +553,29 @@ function toCandidate(photo: PhotoRow, protectedFolders: readonly string[]): Keep
 function protectedOf(file: string, protectedFolders: readonly string[]): string | null {
   const root = protectedFolders.find((r) => isInside(file, r));
   return root ? `inside protected folder ${root}` : null;
+}
+
+/** The roots of every completed scan (CLI or app), oldest first, each once. */
+function completedScanRoots(db: Db): string[] {
+  const rows = db
+    .prepare<[], { roots: string }>(
+      `SELECT roots FROM scans WHERE status = 'completed' ORDER BY id`,
+    )
+    .all();
+  const roots = new Set<string>();
+  for (const row of rows) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.roots);
+    } catch {
+      continue; // An unreadable row only loses its roots from the library list.
+    }
+    if (!Array.isArray(parsed)) continue;
+    for (const root of parsed) {
+      if (typeof root === 'string' && path.isAbsolute(root)) roots.add(path.resolve(root));
+    }
+  }
+  return [...roots];
 }
 
 function fail(err: unknown): Envelope<never> {

@@ -124,18 +124,19 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
     res: http.ServerResponse,
     channel: string,
   ): Promise<void> => {
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      return sendRefusal(
-        res,
-        415,
-        new AppError('INVALID_REQUEST', { channel, detail: 'the body must be JSON' }),
-      );
-    }
+    // The channel first: a call to no channel is "unknown channel" whatever its body.
     if (!isChannel(channel)) {
       return sendRefusal(
         res,
         404,
         new AppError('UNKNOWN_CHANNEL', { channel: channel.slice(0, 80) }),
+      );
+    }
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return sendRefusal(
+        res,
+        415,
+        new AppError('INVALID_REQUEST', { channel, detail: 'the body must be JSON' }),
       );
     }
     const body = await readBody(req);
@@ -214,8 +215,10 @@ export async function startHttpServer(options: ServeOptions): Promise<RunningSer
         () => false,
       ));
     if (!exists) {
-      if (pathname === '/' || !ext) return sendIndexMissing(res, rendererDir);
-      return sendRefusal(res, 404, new AppError('NOT_FOUND', { what: pathname }));
+      // The renderer has no client-side routes: any other path is simply not found. Only the
+      // page itself missing means the renderer is not built.
+      if (pathname === '/') return sendIndexMissing(res, rendererDir);
+      return sendRefusal(res, 404, new AppError('NOT_FOUND', { what: pathname.slice(0, 200) }));
     }
     res.writeHead(200, {
       'Content-Type': STATIC_TYPES[ext] ?? 'application/octet-stream',

@@ -1,6 +1,8 @@
 /**
- * Decides whether a requested image path may be served: only real files inside the user's library
- * folders, with traversal (`..`, encoded or not) and symbolic links that lead out refused.
+ * Decides whether a requested image path may be served: only photos the database knows (by exact
+ * path) inside the user's library folders, with traversal (`..`, encoded or not) and symbolic
+ * links that lead out refused. Any other file in a library folder (a text file, the database
+ * itself) is refused even though it lies inside one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,15 +29,18 @@ export const MEDIA_TYPES: Record<string, string> = {
 /**
  * Resolves `requested` (an absolute path, already URL-decoded exactly once by the caller) against
  * the library `roots`. Refuses: empty or relative paths, NUL bytes, any `..` segment, leftover
- * percent-encoding (a second encoding layer), paths outside every root, and paths whose real
- * location (symbolic links followed) is outside the real location of every root.
+ * percent-encoding (a second encoding layer), paths outside every root, paths `isPhoto` does not
+ * know as a photo (looked up exactly as requested), and paths whose real location (symbolic links
+ * followed) is outside the real location of every root.
  */
 export async function resolveMediaPath(
   requested: string,
   roots: readonly string[],
+  isPhoto: (exactPath: string) => boolean,
 ): Promise<MediaResolution> {
   const lexical = checkLexically(requested, roots);
   if (!lexical.ok) return lexical;
+  if (!isPhoto(requested)) return { ok: false, reason: 'not a photo of the library' };
 
   let real: string;
   let stat: fs.Stats;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, type RunningServer } from '../../../src-main/server/http-server';
 import { startInProcessEngine } from '../../helpers/in-process-engine';
+import { seedPhoto } from '../../helpers/seed-scan';
 
 interface Reply {
   status: number;
@@ -82,8 +83,12 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(outside, 'secret.jpg'), 'TOP-SECRET-CONTENT');
   fs.symlinkSync(path.join(outside, 'secret.jpg'), path.join(library, 'link-out.jpg'));
   fs.symlinkSync(outside, path.join(library, 'dir-out'));
-  const { client } = startInProcessEngine({ dbFile: path.join(tmp, 'db.sqlite') });
+  const { client, host } = startInProcessEngine({ dbFile: path.join(tmp, 'db.sqlite') });
   await client.ready;
+  // Known as photos, so the symbolic links are refused for where they lead, not for being unknown.
+  for (const p of ['a.jpg', 'link-out.jpg', path.join('dir-out', 'secret.jpg')]) {
+    seedPhoto(host.db, path.join(library, p), 1);
+  }
   server = await startHttpServer({ engine: client, rendererDir: renderer });
   const added = await call('app:library:add-folder', { path: library });
   expect(JSON.parse(added.body).ok).toBe(true);

@@ -32,6 +32,18 @@ describe('the IPC/HTTP contract', () => {
     expect(parseRequest('app:labels:add', { query: 1, better: 1, worse: 2 }).ok).toBe(false);
   });
 
+  it('refuses relative folder paths and accepts absolute ones of every platform', () => {
+    for (const p of ['relative/dir', '.', 'lib', '~/Pictures', 'C:relative']) {
+      const r = parseRequest('app:library:add-folder', { path: p });
+      expect(r.ok, p).toBe(false);
+      expect(!r.ok && r.reason, p).toMatch(/absolute/);
+    }
+    expect(parseRequest('app:library:set-protected', { folders: ['/a', 'b'] }).ok).toBe(false);
+    for (const p of ['/home/me/Pictures', 'C:\\Users\\me', 'D:/Photos', '\\\\nas\\photos']) {
+      expect(parseRequest('app:library:add-folder', { path: p }).ok, p).toBe(true);
+    }
+  });
+
   it('fills defaults and accepts a missing payload for empty requests', () => {
     expect(parseRequest('app:library:get', undefined)).toEqual({ ok: true, value: {} });
     const apply = parseRequest('app:actions:apply', { groupId: 1, keep: [2], mode: 'trash' });

@@ -6,6 +6,8 @@ import { checkLexically, resolveMediaPath } from '../../../src-main/server/media
 
 let tmp: string;
 let lib: string;
+/** Every file counts as a known photo, so the path rules are what is tested. */
+const anyPhoto = (): boolean => true;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'doppel-media-'));
@@ -40,32 +42,50 @@ describe('media path rules', () => {
   });
 
   it('serves a real file inside the library, through an inside link too', async () => {
-    expect(await resolveMediaPath(path.join(lib, 'sub', 'a.jpg'), [lib])).toMatchObject({
+    expect(await resolveMediaPath(path.join(lib, 'sub', 'a.jpg'), [lib], anyPhoto)).toMatchObject({
       ok: true,
       size: 1,
     });
-    expect(await resolveMediaPath(path.join(lib, 'inside-link.jpg'), [lib])).toMatchObject({
+    expect(
+      await resolveMediaPath(path.join(lib, 'inside-link.jpg'), [lib], anyPhoto),
+    ).toMatchObject({
       ok: true,
       path: fs.realpathSync(path.join(lib, 'sub', 'a.jpg')),
     });
   });
 
   it('refuses a symbolic link that leads out, a folder and a missing file', async () => {
-    expect(await resolveMediaPath(path.join(lib, 'b.jpg'), [lib])).toEqual({
+    expect(await resolveMediaPath(path.join(lib, 'b.jpg'), [lib], anyPhoto)).toEqual({
       ok: false,
       reason: 'a symbolic link leads outside the library folders',
     });
-    expect(await resolveMediaPath(path.join(lib, 'sub'), [lib])).toEqual({
+    expect(await resolveMediaPath(path.join(lib, 'sub'), [lib], anyPhoto)).toEqual({
       ok: false,
       reason: 'not a file',
     });
-    expect(await resolveMediaPath(path.join(lib, 'nope.jpg'), [lib])).toEqual({
+    expect(await resolveMediaPath(path.join(lib, 'nope.jpg'), [lib], anyPhoto)).toEqual({
       ok: false,
       reason: 'no such file',
     });
   });
 
+  it('refuses a file inside the library that is not a known photo, by exact path', async () => {
+    const known = path.join(lib, 'sub', 'a.jpg');
+    const isPhoto = (p: string): boolean => p === known;
+    expect(await resolveMediaPath(known, [lib], isPhoto)).toMatchObject({ ok: true });
+    for (const p of [
+      path.join(lib, 'inside-link.jpg'),
+      `${lib}/sub/./a.jpg`,
+      `${lib}//sub/a.jpg`,
+    ]) {
+      expect(await resolveMediaPath(p, [lib], isPhoto), p).toEqual({
+        ok: false,
+        reason: 'not a photo of the library',
+      });
+    }
+  });
+
   it('serves nothing when the library has no folders', async () => {
-    expect((await resolveMediaPath(path.join(lib, 'sub', 'a.jpg'), [])).ok).toBe(false);
+    expect((await resolveMediaPath(path.join(lib, 'sub', 'a.jpg'), [], anyPhoto)).ok).toBe(false);
   });
 });
