@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: measures, on this machine, decode-only throughput, full scan throughput and
  * their ratio (generated 12 MP camera-like JPEGs and real dataset photos), the rescan time of an
- * unchanged 10,000-photo library, neighbour search and grouping at 100k and 1M embeddings, and
- * peak RSS. It prints figures against the targets; it asserts nothing.
+ * unchanged 10,000-photo library, neighbour search and grouping at 100k and 1M embeddings, the
+ * cost of adopting a new head at 100k photos, and peak RSS. It prints figures against the targets; it asserts nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import { defaultModelDir, loadModel, type LoadedModel } from '../../src-main/eng
 import { scanLibrary } from '../../src-main/engine/scan/scan.service';
 import { REPO_ROOT, sharedPath } from '../helpers/shared-data';
 import { benchGrouping } from './grouping.bench';
+import { benchLearn } from './learn.bench';
 
 const WORK = path.join(REPO_ROOT, '.bench');
 const CAMERA_PHOTOS = Number(process.env.BENCH_CAMERA_PHOTOS ?? 48);
@@ -22,6 +23,7 @@ const RESCAN_PHOTOS = Number(process.env.BENCH_RESCAN_PHOTOS ?? 10_000);
 const GROUPING_SIZES = (process.env.BENCH_GROUPING_SIZES ?? '100000,1000000')
   .split(',')
   .map(Number);
+const LEARN_SIZES = (process.env.BENCH_LEARN_SIZES ?? '100000').split(',').map(Number);
 
 interface Row {
   name: string;
@@ -198,6 +200,13 @@ async function main(): Promise<void> {
   await benchRescan(model);
   for (const [name, value] of Object.entries(await benchGrouping(GROUPING_SIZES))) {
     record(name, String(value));
+  }
+  for (const [name, value] of Object.entries(benchLearn(LEARN_SIZES))) {
+    const target =
+      /new head: re-embed \+ regroup s$/.test(name) && name.startsWith('100k')
+        ? '< 10 s'
+        : undefined;
+    record(name, String(value), target);
   }
   record('peak RSS of this process', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 
