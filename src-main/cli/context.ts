@@ -2,9 +2,10 @@
  * What every CLI command shares: where the database is, how results and progress are printed,
  * and how a catalog error becomes one line on stderr and a non-zero exit.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { AppError } from '../contract/errors';
+import { AppError, type ErrorCode } from '../contract/errors';
 import { defaultDbPath } from '../engine/app-paths';
 import { openDatabase, type Db } from '../engine/db/database';
 
@@ -13,10 +14,39 @@ export interface DbOption {
   db?: string;
 }
 
-/** Resolves `--db` (or the per-user default) and opens the database. */
-export function openDbFromOptions(opts: DbOption): { db: Db; file: string } {
-  const file = path.resolve(opts.db ?? defaultDbPath());
+/**
+ * Resolves `--db` (or the per-user default) and opens the database. Only commands that build the
+ * cache (`create: true`: scan) may create it; every other command refuses a database that does not
+ * exist, creating neither file nor folder, so a typo in --db never looks like an empty library.
+ */
+export function openDbFromOptions(
+  opts: DbOption,
+  { create = false }: { create?: boolean } = {},
+): { db: Db; file: string } {
+  const file = resolveDbFile(opts, { create });
   return { db: openDatabase(file), file };
+}
+
+/** The database file `--db` (or the default) names; throws AppError DB_NOT_FOUND (see above). */
+export function resolveDbFile(
+  opts: DbOption,
+  { create = false }: { create?: boolean } = {},
+): string {
+  const file = path.resolve(opts.db ?? defaultDbPath());
+  if (!create && !fs.existsSync(file)) throw new AppError('DB_NOT_FOUND', { path: file });
+  return file;
+}
+
+/** Catalog errors that mean the command line itself is wrong: exit 2, like commander's own. */
+const ARGUMENT_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BAD_ARGUMENT',
+  'OPTIONS_CONFLICT',
+  'THRESHOLDS_INVALID',
+]);
+
+/** The exit code for an error that stopped a command: 2 for a bad argument, else 1. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof AppError && ARGUMENT_ERRORS.has(err.code) ? 2 : 1;
 }
 
 /** Writes a result to stdout; JSON output is pure JSON followed by a newline. */
@@ -24,14 +54,33 @@ export function printResult(value: unknown, asJson: boolean, human: () => string
   process.stdout.write(asJson ? JSON.stringify(value, null, 2) + '\n' : human());
 }
 
-/** Renders an error for the terminal: the catalog message, its hint, and a stack when verbose. */
+/**
+ * Renders an error for the terminal: one line, the catalog message with its hint. `verbose` puts
+ * the hint on its own line and adds the stack.
+ */
 export function renderError(err: unknown, verbose: boolean): string {
   if (err instanceof AppError) {
-    const hint = err.hint ? `\n  ${err.hint}` : '';
-    return `doppel: ${err.message}${hint}\n`;
+    const { message, hint } = err;
+    if (verbose) return `doppel: ${message}${hint ? `\n  ${hint}` : ''}\n${err.stack ?? ''}\n`;
+    return `doppel: ${oneLine(joinHint(message, hint))}\n`;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  return verbose ? `doppel: ${e.stack ?? e.message}\n` : `doppel: ${e.message}\n`;
+  return verbose ? `doppel: ${e.stack ?? e.message}\n` : `doppel: ${oneLine(e.message)}\n`;
+}
+
+/**
+ * "Folder not found: /x" + "Check the path." -> "Folder not found: /x (check the path)";
+ * a message that is a full sentence keeps the hint as a second sentence.
+ */
+function joinHint(message: string, hint: string): string {
+  if (!hint) return message;
+  if (/[.!?]$/.test(message)) return `${message} ${hint}`;
+  const clause = hint.replace(/\.$/, '');
+  return `${message} (${clause.charAt(0).toLowerCase()}${clause.slice(1)})`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** A commander argument parser for a positive integer, naming what was given. */

@@ -2,15 +2,18 @@
  * The `doppel` command line: the same engine as the desktop app, headless. Results go to stdout,
  * progress and warnings to stderr.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../engine/log/logger';
-import { renderError } from './context';
+import { exitCodeFor, renderError } from './context';
 import { COMMANDS } from './commands';
 
 /** Builds the command tree; each command module adds itself. */
 export function buildProgram(): Command {
   const program = new Command('doppel')
     .description('Find duplicate and similar photos and clean them up safely.')
+    .version(packageVersion(), '--version', 'print the version')
     .option('--verbose', 'print debug logs and stack traces')
     .showHelpAfterError(false)
     .exitOverride();
@@ -37,6 +40,21 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     process.stderr.write(renderError(err, verbose));
-    return 1;
+    return exitCodeFor(err);
+  }
+}
+
+/**
+ * The version in Doppel's package.json, found by walking up from this file (src-main/cli/ when run
+ * from TypeScript, dist/src-main/cli/ when built).
+ */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'doppel' && pkg.version) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
   }
 }

@@ -20,6 +20,19 @@ export const ERROR_CATALOG = {
     message: 'Execution provider {provider} is not available on this machine: {detail}',
     hint: 'Use --provider auto or cpu.',
   },
+  DB_NOT_FOUND: {
+    message: 'No Doppel database at {path}: run "doppel scan <folder>" first.',
+    hint: '',
+  },
+  THRESHOLDS_INVALID: {
+    message:
+      'The near-duplicate threshold ({near}) cannot be above the similar threshold ({similar}); nothing was saved.',
+    hint: 'Lower --near or raise --similar (one command can set both).',
+  },
+  LABELS_NOT_IMPORTED: {
+    message: 'Nothing was imported from {path}: {detail}',
+    hint: 'An import is all or nothing: fix or remove that entry and import again.',
+  },
   DB_OPEN_FAILED: { message: 'Cannot open the database {path}: {detail}', hint: '' },
   DB_TOO_NEW: {
     message:
@@ -67,7 +80,7 @@ export const ERROR_CATALOG = {
   },
   LABEL_INVALID: { message: 'Invalid label: {detail}', hint: '' },
   LABELS_FILE_INVALID: {
-    message: 'The labels file {path} is not valid: {detail}',
+    message: 'The labels file {path} is not valid, so nothing was imported: {detail}',
     hint: 'Give a JSON array of {"query","better","worse"} photo paths, or a file from doppel label --export.',
   },
   FILE_WRITE_FAILED: { message: 'Cannot write {path}: {detail}', hint: '' },

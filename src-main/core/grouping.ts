@@ -110,18 +110,25 @@ export function groupPhotos(
   return groups.sort((a, b) => rank(a) - rank(b) || a.members[0] - b.members[0]);
 }
 
-function checkThresholds(t: GroupingThresholds): void {
+/**
+ * Why a pair of thresholds cannot be used (they must be finite with
+ * 0 <= nearDuplicate <= similar), or null when it can.
+ */
+export function thresholdsProblem(t: GroupingThresholds): string | null {
   const ok =
     Number.isFinite(t.nearDuplicate) &&
     Number.isFinite(t.similar) &&
     t.nearDuplicate >= 0 &&
     t.nearDuplicate <= t.similar;
-  if (!ok) {
-    throw new RangeError(
-      `Grouping thresholds need 0 <= nearDuplicate <= similar; got nearDuplicate ` +
-        `${t.nearDuplicate}, similar ${t.similar}.`,
-    );
-  }
+  return ok
+    ? null
+    : `Grouping thresholds need 0 <= nearDuplicate <= similar; got nearDuplicate ` +
+        `${t.nearDuplicate}, similar ${t.similar}.`;
+}
+
+function checkThresholds(t: GroupingThresholds): void {
+  const problem = thresholdsProblem(t);
+  if (problem) throw new RangeError(problem);
 }
 
 /**

@@ -264,8 +264,10 @@ describeIfData('doppel CLI on a generated library', () => {
 
   it('refuses a folder that does not exist with one clear line and a non-zero exit', () => {
     const out = doppel(['scan', path.join(tmp, 'nope'), '--db', db]);
-    expect(out.code).not.toBe(0);
-    expect(out.stderr.trim().split('\n')[0]).toMatch(/Folder not found: .*nope/);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      /^doppel: Folder not found: .*nope \(check the path and try again\)\n$/,
+    );
     expect(out.stdout).toBe('');
   });
 

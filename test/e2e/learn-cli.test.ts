@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src-main/engine/db/database';
+import { PhotoRepository } from '../../src-main/engine/db/photo.repository';
 import { REPO_ROOT } from '../helpers/shared-data';
 import {
   makeScenes,
@@ -31,8 +32,12 @@ interface Run {
   stderr: string;
 }
 
-function doppel(args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+function doppel(args: string[], env: Record<string, string> = {}): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -114,7 +119,7 @@ function seedCache(
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
 
     const partial = doppel(['label', '--db', cache.db, '--query', first.query]);
-    expect(partial.code).toBe(1);
+    expect(partial.code).toBe(2);
     expect(partial.stderr).toContain(
       'Invalid value for --query/--better/--worse: no --better or --worse',
     );
@@ -221,5 +226,185 @@ function seedCache(
     const out = JSON.parse(r.stdout);
     expect(out.version).toBe(2);
     expect(out.worst).toBeLessThan(100);
+  });
+});
+
+(BUILT ? describe : describe.skip)('doppel arguments, thresholds and databases', () => {
+  let tmp: string;
+  let modelDir: string;
+  let cache: ReturnType<typeof seedCache>;
+  const p = (i: number): string => cache.paths.get(cache.photos[i].name)!;
+  const savedThresholds = (file: string): string | undefined => {
+    const db = openDatabase(file);
+    try {
+      return new PhotoRepository(db).getSetting('thresholds');
+    } finally {
+      db.close();
+    }
+  };
+  const lines = (text: string): string[] => text.trim().split('\n');
+
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'doppel-cli-args-'));
+    modelDir = path.join(tmp, 'model');
+    writeSyntheticModel(modelDir, shippedHead(1), makeScenes(60, 555));
+    cache = seedCache(tmp, 4);
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('prints its version', () => {
+    const r = doppel(['--version']);
+    expect(r.code).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it('refuses thresholds out of order with exit 2 and one line, saving nothing', () => {
+    const groups = (...args: string[]): Run =>
+      doppel(['groups', '--db', cache.db, '--model', modelDir, ...args]);
+    for (const args of [
+      ['--near', '0.9'],
+      ['--similar', '0.1', '--near', '0.05', '--similar', '0.01'],
+      ['--similar', '0.1', '--near', '0.5'],
+      ['--similar', '0.2'],
+    ]) {
+      const r = groups(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(/^doppel: The near-duplicate threshold .* nothing was saved\./);
+      expect(r.stdout).toBe('');
+    }
+    expect(savedThresholds(cache.db)).toBeUndefined();
+    expect(groups('--json').code).toBe(0);
+
+    const ok = groups('--near', '0.3', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(savedThresholds(cache.db)!)).toEqual({ nearDuplicate: 0.3, similar: 0.6 });
+    // Both in one command, each checked against the other rather than the saved pair.
+    expect(groups('--near', '0.7', '--similar', '0.8').code).toBe(0);
+    expect(JSON.parse(savedThresholds(cache.db)!)).toEqual({ nearDuplicate: 0.7, similar: 0.8 });
+  });
+
+  it('regroups a database that holds an invalid pair with one warning, and lets it be fixed', () => {
+    const file = path.join(tmp, 'bricked.sqlite');
+    fs.copyFileSync(cache.db, file);
+    const db = openDatabase(file);
+    new PhotoRepository(db).setSetting(
+      'thresholds',
+      JSON.stringify({ nearDuplicate: 0.9, similar: 0.6 }),
+    );
+    db.close();
+    const fixed = doppel(['groups', '--db', file, '--model', modelDir, '--similar', '0.7']);
+    expect(fixed.code).toBe(0);
+    expect(lines(fixed.stderr)).toHaveLength(1);
+    expect(fixed.stderr).toMatch(/^warn: the saved grouping thresholds cannot be used/);
+    expect(fixed.stdout).toMatch(/^#1 /);
+    expect(JSON.parse(savedThresholds(file)!)).toEqual({ nearDuplicate: 0.35, similar: 0.7 });
+    const after = doppel(['groups', '--db', file, '--model', modelDir, '--near', '0.3']);
+    expect(after.code).toBe(0);
+    expect(after.stderr).toBe('');
+  });
+
+  it('refuses a database that does not exist, creating no file or folder', () => {
+    const planFile = path.join(tmp, 'plan.json');
+    const plan = doppel(['plan', '--db', cache.db, '--json']);
+    expect(plan.code).toBe(0);
+    fs.writeFileSync(planFile, plan.stdout);
+    const missingDir = path.join(tmp, 'nonexistent', 'dir');
+    const missing = path.join(missingDir, 'x.sqlite');
+    const commands = [
+      ['groups'],
+      ['groups', '--near', '0.3', '--model', modelDir],
+      ['neighbors', '--k', '2', '--model', modelDir],
+      ['problems'],
+      ['plan'],
+      ['apply', '--plan', planFile, '--yes', '--move-to', path.join(missingDir, 'moved')],
+      ['undo'],
+      ['head', '--list', '--model', modelDir],
+      ['head', '--revert', 'shipped', '--model', modelDir],
+      ['train', '--model', modelDir],
+      ['label', '--export', path.join(tmp, 'never.json')],
+      ['label', '--not-duplicate', p(0), p(1)],
+    ];
+    for (const args of commands) {
+      const r = doppel([...args, '--db', missing]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toBe(
+        `doppel: No Doppel database at ${missing}: run "doppel scan <folder>" first.\n`,
+      );
+      expect(fs.existsSync(path.join(tmp, 'nonexistent')), args.join(' ')).toBe(false);
+    }
+    expect(fs.existsSync(path.join(tmp, 'never.json'))).toBe(false);
+
+    // The default database (in DOPPEL_HOME here) is refused the same way, and still used once it exists.
+    const home = path.join(tmp, 'home');
+    const r = doppel(['problems'], { DOPPEL_HOME: home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`No Doppel database at ${path.join(home, 'library.sqlite')}`);
+    expect(fs.existsSync(home)).toBe(false);
+    fs.mkdirSync(home);
+    fs.copyFileSync(cache.db, path.join(home, 'library.sqlite'));
+    expect(doppel(['problems'], { DOPPEL_HOME: home }).code).toBe(0);
+  });
+
+  it('exits 2 with one line on stderr for every bad argument', () => {
+    const cases = [
+      ['undo', '--last', '2', '--all'],
+      ['head', '--list', '--revert', '1'],
+      ['label', '--query', 'a'],
+      ['label'],
+      ['label', '--not-duplicate', 'A'],
+      ['label', '--export', 'a.json', '--import', 'b.json'],
+      ['neighbors', '--k', '0'],
+      ['groups', '--near', '3'],
+    ];
+    for (const args of cases) {
+      const r = doppel([...args, '--db', cache.db]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(lines(r.stderr), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^doppel: /);
+    }
+  });
+
+  it('prints one line for an error with a hint, and the hint and stack only with --verbose', () => {
+    const nope = path.join(tmp, 'nope');
+    const r = doppel(['scan', nope, '--db', path.join(tmp, 'scan.sqlite'), '--model', modelDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`doppel: Folder not found: ${nope} (check the path and try again)\n`);
+    const v = doppel(['head', '--revert', '9', '--db', cache.db, '--model', modelDir, '--verbose']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toMatch(/No head version 9.*\n {2}See doppel head --list\.\n.*at /s);
+  });
+
+  it('counts a not-duplicate pair once, and says when an import added nothing', () => {
+    const file = path.join(tmp, 'pair.sqlite');
+    fs.copyFileSync(cache.db, file);
+    const pair = doppel(['label', '--db', file, '--not-duplicate', p(0), p(2)]);
+    expect(pair.code).toBe(0);
+    expect(pair.stdout).toBe(
+      'Marked the two photos as not duplicates. 0 labels and 1 not-duplicate pair stored.\n',
+    );
+    const triplet = doppel(
+      ['label', '--db', file, '--query', p(0), '--better', p(1)].concat(['--worse', p(2)]),
+    );
+    expect(triplet.stdout).toBe('Added 1 label. 1 label and 1 not-duplicate pair stored.\n');
+
+    const ghost = path.join(tmp, 'photos', 'ghost.jpg');
+    const bad = path.join(tmp, 'bad.json');
+    fs.writeFileSync(
+      bad,
+      JSON.stringify([
+        { query: p(3), better: p(4), worse: p(5) },
+        { query: ghost, better: p(4), worse: p(5) },
+      ]),
+    );
+    const r = doppel(['label', '--db', file, '--import', bad]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(
+      `doppel: Nothing was imported from ${bad}: entry 2: Not a scanned photo: ${ghost}`,
+    );
+    const total = doppel(['label', '--db', file, '--export', path.join(tmp, 'e.json'), '--json']);
+    expect(JSON.parse(total.stdout)).toMatchObject({ total: { labels: 2, pairs: 1 } });
   });
 });

@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src-main/contract/errors';
 import { normaliseRows, rankingAccuracy } from '../../src-main/core/triplet';
 import { openDatabase, type Db } from '../../src-main/engine/db/database';
+import { CompanionRepository } from '../../src-main/engine/db/companion.repository';
 import { PhotoRepository } from '../../src-main/engine/db/photo.repository';
+import { currentThresholds, rebuildGroups } from '../../src-main/engine/scan/grouping.service';
 import { HeadRepository, headKey } from '../../src-main/engine/learn/head.repository';
 import {
   currentModel,
@@ -259,13 +261,30 @@ describe('labels', () => {
         { query: ghost, better: p(e), worse: p(f) },
       ]),
     );
-    expect(() => importLabelsFromFile(db, bad)).toThrow(`entry 2: Not a scanned photo: ${ghost}`);
+    expect(() => importLabelsFromFile(db, bad)).toThrow(
+      `Nothing was imported from ${bad}: entry 2: Not a scanned photo: ${ghost}`,
+    );
     // All or nothing: the first entry of the refused file was not kept.
+    expect(new LabelRepository(db).countLabels()).toBe(2);
+
+    const twice = path.join(tmp, 'twice.json');
+    fs.writeFileSync(
+      twice,
+      JSON.stringify([
+        { query: p(e), better: p(o), worse: p(f) },
+        { query: p(e), better: p(o), worse: p(e) },
+      ]),
+    );
+    expect(() => importLabelsFromFile(db, twice)).toThrow(
+      `Nothing was imported from ${twice}: entry 2: ${p(e)} is given twice`,
+    );
     expect(new LabelRepository(db).countLabels()).toBe(2);
 
     const malformed = path.join(tmp, 'malformed.json');
     fs.writeFileSync(malformed, JSON.stringify([{ query: p(o) }]));
-    expect(() => importLabelsFromFile(db, malformed)).toThrow(/needs "better" or "worse"/);
+    expect(() => importLabelsFromFile(db, malformed)).toThrow(
+      /not valid, so nothing was imported: entry 1: .*needs "better" or "worse"/,
+    );
   });
 });
 
@@ -475,6 +494,42 @@ describe('not-duplicate decisions', () => {
     await refreshForHead(db, lib.model);
     expect(currentPaths().get(f.name)).toBe(renamed);
     expect(pairGrouped()).toBe(false);
+  });
+});
+
+describe('saved grouping thresholds', () => {
+  it('fall back to the card with one warning when the saved pair is out of order, never failing a regroup', async () => {
+    const lib = await library(3, 0);
+    const repo = new PhotoRepository(db);
+    const expected = repo.listGroups().map((g) => g.members.map((m) => m.photo.path));
+    expect(expected.length).toBeGreaterThan(0);
+    // What the old `groups --near 0.9` left behind (the card's similar threshold is 0.6).
+    repo.setSetting('thresholds', JSON.stringify({ nearDuplicate: 0.9, similar: 0.6 }));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(currentThresholds(repo, lib.model)).toEqual(lib.model.card.thresholds);
+      await refreshForHead(db, lib.model); // what a scan and a head switch run
+      rebuildGroups(repo, new CompanionRepository(db), lib.model);
+      const warnings = stderr.mock.calls.map((c) => String(c[0])).filter((l) => /^warn:/.test(l));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/saved grouping thresholds cannot be used.*similar 0\.6/);
+      expect(warnings[0].trim().split('\n')).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(repo.listGroups().map((g) => g.members.map((m) => m.photo.path))).toEqual(expected);
+
+    // A missing value still comes from the card; a valid saved pair is used as saved.
+    repo.setSetting('thresholds', JSON.stringify({ nearDuplicate: 0.2 }));
+    expect(currentThresholds(repo, lib.model)).toEqual({ nearDuplicate: 0.2, similar: 0.6 });
+    repo.setSetting('thresholds', 'not json');
+    const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(currentThresholds(repo, lib.model)).toEqual(lib.model.card.thresholds);
+      expect(quiet).toHaveBeenCalledTimes(1);
+    } finally {
+      quiet.mockRestore();
+    }
   });
 });
 

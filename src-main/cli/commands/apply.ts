@@ -8,7 +8,7 @@ import { NODE_FS, withFoldersAsDevices, type ActionFs } from '../../engine/actio
 import type { ActionResult, FileResult } from '../../engine/actions/outcomes';
 import { readPlanFile } from '../../engine/actions/plan.schema';
 import type { ReconcileReport } from '../../engine/actions/reconcile.service';
-import { openDbFromOptions, printResult } from '../context';
+import { openDbFromOptions, printResult, resolveDbFile } from '../context';
 
 interface ApplyCliOptions {
   db?: string;
@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .action(async (opts: ApplyCliOptions) => {
       const planPath = path.resolve(opts.plan);
       const plan = readPlanFile(planPath);
+      resolveDbFile(opts); // refuse a missing database before creating --move-to
       const moveTo = opts.moveTo ? prepareMoveTarget(opts.moveTo, Boolean(opts.yes)) : undefined;
       const { db } = openDbFromOptions(opts);
       try {

@@ -7,8 +7,8 @@ import {
   type NeighborDto,
   type ProblemDto,
 } from '../../contract/types';
-import { PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
-import { findNeighbors } from '../../core/grouping';
+import { AppError, PROBLEM_CATALOG, type ProblemCode } from '../../contract/errors';
+import { findNeighbors, thresholdsProblem } from '../../core/grouping';
 import { PhotoRepository } from '../../engine/db/photo.repository';
 import {
   currentThresholds,
@@ -62,9 +62,17 @@ export function register(program: Command): void {
           const thresholds = { ...currentThresholds(repo, model) };
           if (opts.near !== undefined) thresholds.nearDuplicate = opts.near;
           if (opts.similar !== undefined) thresholds.similar = opts.similar;
-          repo.setSetting('thresholds', JSON.stringify(thresholds));
+          // Check the pair as it would be saved (the new value with the one in force) before
+          // anything is written: a refused pair must not be left behind to break later runs.
+          if (thresholdsProblem(thresholds)) {
+            throw new AppError('THRESHOLDS_INVALID', {
+              near: thresholds.nearDuplicate,
+              similar: thresholds.similar,
+            });
+          }
           refreshEmbeddings(repo, model);
           rebuildGroups(repo, new CompanionRepository(db), model, thresholds);
+          repo.setSetting('thresholds', JSON.stringify(thresholds));
         }
         const companions = new CompanionRepository(db);
         const bundles = describeBundles(repo.listOkPhotos(), companions.byPhoto());

@@ -50,7 +50,9 @@ export function register(program: Command): void {
           ...(action === 'export' ? { exported: change } : { added: change }),
           total,
         };
-        printResult(result, Boolean(opts.json), () => formatChange(action, change, total));
+        printResult(result, Boolean(opts.json), () =>
+          formatChange(action, change, { ...total, fromPairs: labelsFromPairs(repo) }),
+        );
       } finally {
         db.close();
       }
@@ -111,17 +113,41 @@ function runAction(db: Db, action: Action, opts: LabelOptions): LabelChange {
   }
 }
 
+/**
+ * Labels stored for not-duplicate pairs ("keep these apart", no better match): each pair is also
+ * a training label, but people count it once, as a pair.
+ */
+function labelsFromPairs(repo: LabelRepository): number {
+  return repo.listLabels().filter((l) => l.better === null && l.worse !== null).length;
+}
+
 function formatChange(
   action: Action,
   change: LabelChange,
-  total: { labels: number; pairs: number },
+  total: { labels: number; pairs: number; fromPairs: number },
 ): string {
-  const stored = `${total.labels} labels and ${total.pairs} not-duplicate pairs stored.`;
+  const stored =
+    `${plural(total.labels - total.fromPairs, 'label')} and ` +
+    `${plural(total.pairs, 'not-duplicate pair')} stored.`;
   if (action === 'export') {
-    return `Exported ${change.labels} labels and ${change.pairs} not-duplicate pairs.\n`;
+    return `Exported ${plural(change.labels - total.fromPairs, 'label')} and ${plural(change.pairs, 'not-duplicate pair')}.\n`;
+  }
+  if (action === 'not-duplicate') {
+    const added = change.pairs
+      ? 'Marked the two photos as not duplicates.'
+      : 'The two photos were already marked as not duplicates.';
+    return `${added} ${stored}\n`;
   }
   const changed = change.changed
     ? ` ${change.changed} left out (the photo's content changed since the export).`
     : '';
-  return `Added ${change.labels} labels and ${change.pairs} not-duplicate pairs.${changed} ${stored}\n`;
+  const added =
+    action === 'import'
+      ? `Added ${plural(change.labels, 'label')} and ${plural(change.pairs, 'not-duplicate pair')}.`
+      : `Added ${plural(change.labels, 'label')}.`;
+  return `${added}${changed} ${stored}\n`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

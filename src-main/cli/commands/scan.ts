@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .addOption(new Option('--model <dir>', 'folder holding the model card').hideHelp())
     .action(async (folders: string[], opts: ScanOptions) => {
       const shipped = loadModelFromOptions(opts.model);
-      const { db } = openDbFromOptions(opts);
+      const { db } = openDbFromOptions(opts, { create: true });
       const model = currentModel(db, shipped);
       const progress = createProgress();
       try {

@@ -237,8 +237,9 @@ export function exportLabelsToFile(db: Db, file: string): LabelChange {
 
 /**
  * Imports labels from `file`: a plain array of {"query","better","worse"} paths (source `import`),
- * or an export (sources kept). All or nothing: an unknown path stops the import with an error
- * naming the entry and the path. Throws AppError LABELS_FILE_INVALID for a file that does not parse.
+ * or an export (sources kept). All or nothing: an unknown path or a label that names one photo
+ * twice stops the import with AppError LABELS_NOT_IMPORTED naming the entry and the path. Throws
+ * AppError LABELS_FILE_INVALID for a file that does not parse; nothing is imported either way.
  */
 export function importLabelsFromFile(db: Db, file: string): LabelChange {
   let json: unknown;
@@ -250,10 +251,32 @@ export function importLabelsFromFile(db: Db, file: string): LabelChange {
   const parsed = FileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue.path.length ? `at ${issue.path.join('.')}: ` : '';
-    throw new AppError('LABELS_FILE_INVALID', { path: file, detail: where + issue.message });
+    throw new AppError('LABELS_FILE_INVALID', {
+      path: file,
+      detail: describeIssuePath(issue.path) + issue.message,
+    });
   }
-  return importLabels(db, parsed.data);
+  try {
+    return importLabels(db, parsed.data);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'LABEL_INVALID') {
+      throw new AppError('LABELS_NOT_IMPORTED', { path: file, detail: String(err.params.detail) });
+    }
+    throw err;
+  }
+}
+
+/** [1, "query"] -> "entry 2 (query): "; ["notDuplicate", 0, "a"] -> "pair 1 (a): ". */
+function describeIssuePath(at: PropertyKey[]): string {
+  if (!at.length) return '';
+  const index = at.findIndex((k) => typeof k === 'number');
+  if (index < 0) return `at ${at.map(String).join('.')}: `;
+  const kind = at[0] === 'notDuplicate' ? 'pair' : 'entry';
+  const field = at
+    .slice(index + 1)
+    .map(String)
+    .join('.');
+  return `${kind} ${Number(at[index]) + 1}${field ? ` (${field})` : ''}: `;
 }
 
 /** Imports parsed labels (see importLabelsFromFile). */
@@ -263,59 +286,64 @@ export function importLabels(db: Db, data: z.infer<typeof FileSchema>): LabelCha
   const pairs = isExport ? data.notDuplicate : [];
   const repo = new LabelRepository(db);
   const change: LabelChange = { labels: 0, pairs: 0, changed: 0 };
-  const locate = (given: string, hash: string | undefined, where: string): PhotoRef | null =>
-    locatePhoto(db, given, hash, where);
+  const locate = (given: string, hash: string | undefined): PhotoRef | null =>
+    locatePhoto(db, given, hash);
 
   repo.transaction(() => {
     entries.forEach((e, i) => {
-      const where = `entry ${i + 1}`;
-      const query = locate(e.query, e.hashes?.query, where);
-      const better = e.better === undefined ? null : locate(e.better, e.hashes?.better, where);
-      const worse = e.worse === undefined ? null : locate(e.worse, e.hashes?.worse, where);
-      if (!query || (e.better !== undefined && !better) || (e.worse !== undefined && !worse)) {
-        change.changed! += 1;
-        return;
-      }
-      checkDistinct([query, better, worse].filter((r): r is PhotoRef => r !== null));
-      const source = isExport ? (e.source ?? 'import') : 'import';
-      const label = { query, better, worse, source, weight: e.weight, createdAt: e.createdAt };
-      if (repo.addLabel(label)) change.labels += 1;
+      inEntry(`entry ${i + 1}`, () => {
+        const query = locate(e.query, e.hashes?.query);
+        const better = e.better === undefined ? null : locate(e.better, e.hashes?.better);
+        const worse = e.worse === undefined ? null : locate(e.worse, e.hashes?.worse);
+        if (!query || (e.better !== undefined && !better) || (e.worse !== undefined && !worse)) {
+          change.changed! += 1;
+          return;
+        }
+        checkDistinct([query, better, worse].filter((r): r is PhotoRef => r !== null));
+        const source = isExport ? (e.source ?? 'import') : 'import';
+        const label = { query, better, worse, source, weight: e.weight, createdAt: e.createdAt };
+        if (repo.addLabel(label)) change.labels += 1;
+      });
     });
     pairs.forEach((p, i) => {
-      const where = `pair ${i + 1}`;
-      const a = locate(p.a, p.hashes?.a, where);
-      const b = locate(p.b, p.hashes?.b, where);
-      if (!a || !b) {
-        change.changed! += 1;
-        return;
-      }
-      checkDistinct([a, b]);
-      if (repo.addNotDuplicate(a, b, p.source ?? 'import', p.createdAt)) change.pairs += 1;
+      inEntry(`pair ${i + 1}`, () => {
+        const a = locate(p.a, p.hashes?.a);
+        const b = locate(p.b, p.hashes?.b);
+        if (!a || !b) {
+          change.changed! += 1;
+          return;
+        }
+        checkDistinct([a, b]);
+        if (repo.addNotDuplicate(a, b, p.source ?? 'import', p.createdAt)) change.pairs += 1;
+      });
     });
   });
   return change;
 }
 
+/** Runs one entry of an import; a refusal becomes AppError LABEL_INVALID naming the entry. */
+function inEntry(where: string, run: () => void): void {
+  try {
+    run();
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    const detail = err.code === 'LABEL_INVALID' ? String(err.params.detail) : err.message;
+    throw new AppError('LABEL_INVALID', { detail: `${where}: ${detail}` });
+  }
+}
+
 /**
  * Finds an imported photo: by path, or, when the path is not scanned but the export recorded its
  * content, by that content (the file was renamed or moved). Returns null when the file at the path
- * now has other content. Throws AppError naming the entry and path when neither finds it.
+ * now has other content. Throws the AppError of resolvePhoto (naming the path) when neither finds it.
  */
-function locatePhoto(
-  db: Db,
-  given: string,
-  hash: string | undefined,
-  where: string,
-): PhotoRef | null {
+function locatePhoto(db: Db, given: string, hash: string | undefined): PhotoRef | null {
   try {
     const ref = resolvePhoto(db, given);
     return hash && ref.hash !== hash ? null : ref;
   } catch (err) {
     const moved = hash ? new PhotoRepository(db).findOkByHash(hash) : undefined;
     if (moved) return { hash: hash!, path: moved.path };
-    if (err instanceof AppError) {
-      throw new AppError('LABEL_INVALID', { detail: `${where}: ${err.message}` });
-    }
     throw err;
   }
 }

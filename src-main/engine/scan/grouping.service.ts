@@ -3,13 +3,21 @@
  * groups. Runs after every scan and whenever thresholds or the head change; never decodes.
  */
 import { applyHead } from '../../core/head';
-import { groupPhotos, type GroupingThresholds, type VectorSet } from '../../core/grouping';
+import {
+  groupPhotos,
+  thresholdsProblem,
+  type GroupingThresholds,
+  type VectorSet,
+} from '../../core/grouping';
 import { listViews, photoDistance } from '../../core/neighbors';
 import type { PhotoRepository, PhotoRow, StoredGroup } from '../db/photo.repository';
 import type { LoadedModel } from '../ml';
 import type { CompanionRepository } from '../db/companion.repository';
 import { describeBundles, type BundleInfo } from './bundle.service';
 import { excludedPairs } from '../learn/label.repository';
+import { createLogger } from '../log/logger';
+
+const log = createLogger('grouping');
 
 /** Label of the groups that list RAW+JPEG pairs, shown only when asked for (`--pairs`). */
 export const RAW_PAIR_LABEL = 'raw+jpeg';
@@ -40,16 +48,41 @@ export function refreshEmbeddings(repo: PhotoRepository, model: LoadedModel): nu
   return hashes.length;
 }
 
-/** The grouping thresholds in force: the user's saved ones, else the model card's defaults. */
+/**
+ * The grouping thresholds in force: the user's saved ones (each missing value taken from the model
+ * card), else the card's defaults. A saved pair that cannot be used (out of order, not a number,
+ * unreadable JSON; written by an older Doppel, or left over from another model) never stops a scan
+ * or a regroup: the card's thresholds are used instead, with one warning.
+ */
 export function currentThresholds(repo: PhotoRepository, model: LoadedModel): GroupingThresholds {
   const saved = repo.getSetting('thresholds');
   const defaults = model.card.thresholds;
   if (!saved) return { ...defaults };
-  const parsed = JSON.parse(saved) as Partial<GroupingThresholds>;
-  return {
-    nearDuplicate: parsed.nearDuplicate ?? defaults.nearDuplicate,
-    similar: parsed.similar ?? defaults.similar,
-  };
+  let merged: GroupingThresholds;
+  try {
+    const parsed = JSON.parse(saved) as Partial<GroupingThresholds> | null;
+    merged = {
+      nearDuplicate: parsed?.nearDuplicate ?? defaults.nearDuplicate,
+      similar: parsed?.similar ?? defaults.similar,
+    };
+  } catch {
+    merged = { nearDuplicate: Number.NaN, similar: Number.NaN };
+  }
+  const problem = thresholdsProblem(merged);
+  if (!problem) return merged;
+  warnOnce(
+    `the saved grouping thresholds cannot be used (${saved}); using the model's ` +
+      `(near-duplicate ${defaults.nearDuplicate}, similar ${defaults.similar}). ` +
+      `Set valid ones with doppel groups --near D --similar D.`,
+  );
+  return { ...defaults };
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  log.warn(message);
 }
 
 /** One unique content (a set of byte-identical photos) with its embedding views. */
