@@ -123,6 +123,13 @@ describeIfData('doppel CLI on a generated library', () => {
     await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
       .png()
       .toFile(path.join(bad, 'one-pixel.png'));
+    // Tiny images differ only in pixels a 160 px input cannot tell apart.
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#7a7f85' } })
+      .png()
+      .toFile(path.join(bad, 'badge-8px.png'));
+    await sharp({ create: { width: 16, height: 12, channels: 3, background: '#858080' } })
+      .jpeg()
+      .toFile(path.join(bad, 'icon-16px.jpg'));
     fs.writeFileSync(path.join(bad, 'bomb.png'), bombPng(30_000, 30_000));
     const locked = path.join(bad, 'locked.jpg');
     fs.copyFileSync(originals[2], locked);
@@ -205,6 +212,18 @@ describeIfData('doppel CLI on a generated library', () => {
       const owners = new Set(g.photos.map((p) => familyOf.get(p.path)).filter(Boolean));
       expect(owners.size, JSON.stringify(g)).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('groups images under 32 px only by their bytes, never by content', () => {
+    const out = doppel(['groups', '--db', db, '--json']);
+    const { groups } = JSON.parse(out.stdout) as {
+      groups: { kind: string; photos: { path: string }[] }[];
+    };
+    const tiny = ['one-pixel.png', 'badge-8px.png', 'icon-16px.jpg'];
+    const withTiny = groups.filter(
+      (g) => g.kind !== 'exact' && g.photos.some((p) => tiny.includes(path.basename(p.path))),
+    );
+    expect(withTiny).toEqual([]);
   });
 
   it('lists every bad input in problems with a readable reason', () => {

@@ -122,7 +122,11 @@ export function rebuildGroups(
   }
 
   const embeddings = repo.allEmbeddings(model.head.version);
-  const usable = contents.filter((c) => embeddings.get(c.hash)?.has('identity'));
+  // Icons, tracking pixels and thumbnails carry too little picture to compare by content: a
+  // 1x1 pixel and an 8x8 badge embed almost the same. They keep their exact groups only.
+  const usable = contents.filter(
+    (c) => embeddings.get(c.hash)?.has('identity') && !tooSmallToCompare(c.photos[0]),
+  );
   const set = toVectorSet(usable, embeddings, model.head.outDims);
   const expand = (members: number[], distances: number[]): StoredGroup['members'] =>
     members.flatMap((c, i) =>
@@ -151,6 +155,14 @@ export function rebuildGroups(
 
   repo.replaceGroups(groups);
   return groups;
+}
+
+/** Below this many pixels on its shorter side a photo is grouped only by its bytes (`exact`). */
+export const MIN_COMPARABLE_SIDE = 32;
+
+function tooSmallToCompare(photo: PhotoRow): boolean {
+  const { width, height } = photo;
+  return width !== null && height !== null && Math.min(width, height) < MIN_COMPARABLE_SIDE;
 }
 
 function byContent(photos: PhotoRow[]): Content[] {
