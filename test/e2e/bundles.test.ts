@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildAppleMakerNote,
+  buildQuickTimeMovie,
   buildRaf,
   buildTiff,
   withExifSegment,
@@ -34,15 +35,18 @@ interface Group {
 }
 
 /** EXIF with a capture date and, optionally, an Apple burst identifier in the maker note. */
-function exifBlock(takenAt: string, burstId?: string): Buffer {
+function exifBlock(takenAt: string, burstId?: string, contentId?: string): Buffer {
   const exifEntries: { tag: number; ascii?: string; bytes?: Buffer }[] = [
     { tag: 0x9003, ascii: takenAt },
   ];
-  if (burstId) exifEntries.push({ tag: 0x927c, bytes: buildAppleMakerNote({ 0x000b: burstId }) });
+  const apple: Record<number, string> = {};
+  if (burstId) apple[0x000b] = burstId;
+  if (contentId) apple[0x0011] = contentId;
+  if (burstId || contentId) exifEntries.push({ tag: 0x927c, bytes: buildAppleMakerNote(apple) });
   return buildTiff({
     entries: [
-      { tag: 0x010f, ascii: burstId ? 'Apple' : 'FUJIFILM' },
-      { tag: 0x0110, ascii: burstId ? 'iPhone 15 Pro' : 'X-T5' },
+      { tag: 0x010f, ascii: burstId || contentId ? 'Apple' : 'FUJIFILM' },
+      { tag: 0x0110, ascii: burstId || contentId ? 'iPhone 15 Pro' : 'X-T5' },
       { tag: 0x0112, short: [1] },
       { tag: 0x8769, ifds: [{ entries: exifEntries as never }] },
     ],
@@ -78,7 +82,7 @@ describeIfData('bundles travel together', () => {
     lib = path.join(tmp, 'library');
     db = path.join(tmp, 'cache.sqlite');
     env = { XDG_DATA_HOME: path.join(tmp, 'xdg-data'), DOPPEL_HOME: path.join(tmp, 'app') };
-    for (const d of ['', 'dup', 'burst']) fs.mkdirSync(at(d), { recursive: true });
+    for (const d of ['', 'dup', 'burst', 'live']) fs.mkdirSync(at(d), { recursive: true });
     const sources = fs
       .readdirSync(TRAIN!)
       .sort()
@@ -142,6 +146,30 @@ describeIfData('bundles travel together', () => {
       withExifSegment(await jpeg(sources[5], 480), exifBlock('2024:03:02 10:00:01', burstId)),
     );
 
+    // A Live Photo whose video was renamed apart: paired by the Apple content identifier in both
+    // files' metadata. Another video with an identifier no photo carries stays a lone video.
+    const liveId = '6F3B5C2E-9A41-4D7B-B2C8-1E0F5A6D9C34';
+    fs.writeFileSync(
+      at('live', 'IMG_3001.JPG'),
+      withExifSegment(
+        await jpeg(sources[0], 560),
+        exifBlock('2024:03:03 09:00:00', undefined, liveId),
+      ),
+    );
+    fs.writeFileSync(
+      at('live', 'IMG_E3001.JPG'),
+      await sharp(at('live', 'IMG_3001.JPG')).modulate({ brightness: 1.1 }).jpeg().toBuffer(),
+    );
+    const qtKey = 'com.apple.quicktime.content.identifier';
+    fs.writeFileSync(
+      at('live', 'Live Photo video 3001.MOV'),
+      buildQuickTimeMovie({ 'com.apple.quicktime.make': 'Apple', [qtKey]: liveId }),
+    );
+    fs.writeFileSync(
+      at('live', 'unrelated.mov'),
+      buildQuickTimeMovie({ [qtKey]: '00000000-0000-4000-8000-000000000000' }),
+    );
+
     // An orphan sidecar and a video that belongs to no photo.
     fs.writeFileSync(at('gone.CR2.xmp'), '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>\n');
     fs.writeFileSync(at('clip.mov'), mov);
@@ -186,6 +214,22 @@ describeIfData('bundles travel together', () => {
       path: string;
     }[];
     expect(neighbors.some((n) => /\.(mov|xmp|aae)$/i.test(n.path))).toBe(false);
+  });
+
+  it('pairs a Live Photo video renamed apart by its Apple content identifier, across rescans', () => {
+    const find = (): GroupPhoto | undefined =>
+      groupsOf()
+        .flatMap((g) => g.photos)
+        .find((p) => p.path === at('live', 'IMG_3001.JPG'));
+    expect(find()?.companions).toEqual([at('live', 'Live Photo video 3001.MOV')]);
+    expect(find()?.bundle).toBe('live-photo');
+    const all = groupsOf().flatMap((g) =>
+      g.photos.flatMap((p) => [p.path, ...(p.companions ?? [])]),
+    );
+    expect(all).not.toContain(at('live', 'unrelated.mov'));
+    const rescan = run(['scan', lib, '--json']);
+    expect(rescan.code, rescan.stderr).toBe(0);
+    expect(find()?.companions).toEqual([at('live', 'Live Photo video 3001.MOV')]);
   });
 
   it('groups edited versions with their original and names the relation', () => {

@@ -135,6 +135,42 @@ export function box(type: string, ...content: Buffer[]): Buffer {
   return Buffer.concat([head, body]);
 }
 
+function u32(...values: number[]): Buffer {
+  const out = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => out.writeUInt32BE(v, 4 * i));
+  return out;
+}
+
+/**
+ * A small QuickTime movie like an iPhone Live Photo video: ftyp 'qt  ', a media atom of filler
+ * bytes placed BEFORE moov (as cameras write them), and moov/meta with hdlr 'mdta', keys and ilst
+ * holding `keys` (name -> UTF-8 value). `isoMeta` writes meta as an ISO full box (version/flags).
+ */
+export function buildQuickTimeMovie(
+  keys: Record<string, string>,
+  opts: { isoMeta?: boolean; mediaBytes?: number } = {},
+): Buffer {
+  const names = Object.keys(keys);
+  const keyEntries = names.map((name) => {
+    const n = Buffer.from(name, 'latin1');
+    return Buffer.concat([u32(8 + n.length), Buffer.from('mdta'), n]);
+  });
+  const items = names.map((name, i) => {
+    const value = Buffer.from(keys[name], 'utf8');
+    const data = box('data', u32(1, 0), value);
+    const head = Buffer.concat([u32(8 + data.length), u32(i + 1)]);
+    return Buffer.concat([head, data]);
+  });
+  const hdlr = box('hdlr', u32(0, 0), Buffer.from('mdta'), Buffer.alloc(12), Buffer.from([0]));
+  const metaBody = [hdlr, box('keys', u32(0, names.length), ...keyEntries), box('ilst', ...items)];
+  const meta = opts.isoMeta ? box('meta', u32(0), ...metaBody) : box('meta', ...metaBody);
+  return Buffer.concat([
+    box('ftyp', Buffer.from('qt  '), u32(0), Buffer.from('qt  ')),
+    box('mdat', Buffer.alloc(opts.mediaBytes ?? 4096, 7)),
+    box('moov', box('mvhd', Buffer.alloc(100)), meta),
+  ]);
+}
+
 /**
  * A minimal Canon CR3: ftyp 'crx ', moov holding Canon's metadata uuid (CMT1 IFD0 TIFF, CMT2
  * EXIF TIFF, THMB) and a preview uuid holding PRVW with `preview`.

@@ -25,6 +25,7 @@ export class CompanionRepository {
   private readonly deleteForPhoto;
   private readonly insert;
   private readonly all;
+  private readonly ofPhoto;
 
   constructor(private readonly db: Db) {
     this.deleteForPhoto = db.prepare('DELETE FROM companions WHERE photo_id = ?');
@@ -35,12 +36,25 @@ export class CompanionRepository {
          size = @size, mtime_ms = @mtimeMs, kind = @kind`,
     );
     this.all = db.prepare<[], CompanionRow>('SELECT * FROM companions ORDER BY photo_id, path');
+    this.ofPhoto = db.prepare<[number], CompanionRow>(
+      'SELECT * FROM companions WHERE photo_id = ? ORDER BY path',
+    );
   }
 
   /** Replaces the companions of `photoId` with `files` (call inside a transaction). */
   replaceFor(photoId: number, files: CompanionFile[]): void {
     this.deleteForPhoto.run(photoId);
     for (const f of files) this.insert.run({ photoId, ...f });
+  }
+
+  /** The companions recorded for one photo. */
+  forPhoto(photoId: number): CompanionRow[] {
+    return this.ofPhoto.all(photoId);
+  }
+
+  /** Records one more companion of `photoId` (call inside a transaction). */
+  add(photoId: number, file: CompanionFile): void {
+    this.insert.run({ photoId, ...file });
   }
 
   /** Every companion, grouped by photo id. */

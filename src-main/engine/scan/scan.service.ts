@@ -22,7 +22,12 @@ import { PhotoRepository, type PhotoMetaColumns } from '../db/photo.repository';
 import { decodePhoto, sniffFormat, type PhotoMeta } from '../decode/decode';
 import { walk, type WalkEntry } from '../fs/walk';
 import { isImageName, planFolder } from '../../core/bundles';
-import { CompanionRepository } from '../db/companion.repository';
+import {
+  CompanionRepository,
+  type CompanionFile,
+  type CompanionRow,
+} from '../db/companion.repository';
+import { readQuickTimeContentId } from '../decode/quicktime.reader';
 import { createLogger } from '../log/logger';
 import { reconcileJournal } from '../actions/reconcile.service';
 import { createEmbedder, type Embedder, type LoadedModel } from '../ml';
@@ -94,7 +99,7 @@ export async function scanLibrary(
   const views = card.views as ViewName[];
 
   const companions = new CompanionRepository(db);
-  const { work, seen, photoFiles, unchanged, unchangedIgnored } = await collectWork(
+  const { work, seen, photoFiles, unpairedVideos, unchanged, unchangedIgnored } = await collectWork(
     repo,
     companions,
     absRoots,
@@ -112,6 +117,7 @@ export async function scanLibrary(
     }
     const stats = await processWork(repo, work, embedder, views, opts);
     const rehashed = await embedMissingFeatures(repo, embedder, views, opts);
+    pairVideosByContentId(repo, companions, unpairedVideos);
     opts.onProgress?.({ phase: 'grouping', done: 0, total: 1 });
     repo.markUnseenMissing(absRoots, seen);
     await refreshEmbeddingsFast(db, opts.model);
@@ -185,6 +191,8 @@ async function collectWork(
   seen: Set<number>;
   /** Files planned as photos (seen also holds path problems: symlink loops, orphan sidecars). */
   photoFiles: number;
+  /** Videos no photo claimed by name, for pairing by Apple content identifier after decoding. */
+  unpairedVideos: WalkFile[];
   unchanged: number;
   unchangedIgnored: number;
 }> {
@@ -209,9 +217,11 @@ async function collectWork(
   let unchanged = 0;
   let unchangedIgnored = 0;
   let photoFiles = 0;
+  const unpairedVideos: WalkFile[] = [];
   for (const files of folders.values()) {
     const byName = new Map(files.map((f) => [path.basename(f.path), f]));
     const plan = planFolder([...byName.keys()]);
+    const lonelyVideos = new Map(plan.skipped.map((name) => [name, byName.get(name)!]));
     repo.transaction(() => {
       for (const name of plan.photos) {
         const entry = byName.get(name)!;
@@ -234,20 +244,24 @@ async function collectWork(
         }
         seen.add(id);
         photoFiles += 1;
-        companions.replaceFor(
-          id,
-          (plan.companions.get(name) ?? []).map((c) => {
-            const f = byName.get(c.name)!;
-            return {
-              path: f.path,
-              pathBytes: f.pathBytes,
-              size: f.size,
-              mtimeMs: f.mtimeMs,
-              kind: c.kind,
-            };
-          }),
-        );
+        const byStem = (plan.companions.get(name) ?? []).map((c) => {
+          const f = byName.get(c.name)!;
+          return {
+            path: f.path,
+            pathBytes: f.pathBytes,
+            size: f.size,
+            mtimeMs: f.mtimeMs,
+            kind: c.kind,
+          };
+        });
+        // A video paired by content identifier in an earlier scan stays paired while neither
+        // file changed, so a rescan does not read it again.
+        const byContentId = isUnchanged
+          ? keptContentIdVideos(companions.forPhoto(id), lonelyVideos)
+          : [];
+        companions.replaceFor(id, [...byStem, ...byContentId]);
       }
+      unpairedVideos.push(...lonelyVideos.values());
       for (const orphan of plan.orphans) {
         const f = byName.get(orphan.name)!;
         problems.push({
@@ -262,7 +276,76 @@ async function collectWork(
     for (const p of problems) seen.add(repo.recordPathProblem(p.path, p.code, p.detail, scanId));
   });
   problems = [];
-  return { work, seen, photoFiles, unchanged, unchangedIgnored };
+  return { work, seen, photoFiles, unpairedVideos, unchanged, unchangedIgnored };
+}
+
+/**
+ * The `live-video` companions recorded for a photo that are still lonely videos of its folder
+ * with the same size and date; they are taken out of `lonely` (they need no pairing again).
+ */
+function keptContentIdVideos(
+  recorded: CompanionRow[],
+  lonely: Map<string, WalkFile>,
+): CompanionFile[] {
+  const kept: CompanionFile[] = [];
+  for (const row of recorded) {
+    if (row.kind !== 'live-video') continue;
+    const name = path.basename(row.path);
+    const f = lonely.get(name);
+    if (!f || f.path !== row.path || f.size !== row.size || f.mtimeMs !== row.mtime_ms) continue;
+    lonely.delete(name);
+    kept.push({
+      path: f.path,
+      pathBytes: f.pathBytes,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      kind: row.kind,
+    });
+  }
+  return kept;
+}
+
+/**
+ * Live Photos renamed apart: a video no photo of its folder claims by name is read for its Apple
+ * content identifier (headers and the moov atom only) and becomes the `live-video` companion of
+ * the photo in the same folder whose maker note carries the same identifier. A video that matches
+ * nothing stays what it was: not a photo, skipped.
+ */
+function pairVideosByContentId(
+  repo: PhotoRepository,
+  companions: CompanionRepository,
+  videos: WalkFile[],
+): void {
+  if (videos.length === 0) return;
+  const byContentId = repo.db.prepare<[string], { id: number; path: string }>(
+    `SELECT id, path FROM photos WHERE content_id = ? AND status = 'ok' ORDER BY path`,
+  );
+  const claimed = new Set<number>(
+    repo.db
+      .prepare<[], { photo_id: number }>(
+        `SELECT photo_id FROM companions WHERE kind = 'live-video'`,
+      )
+      .all()
+      .map((r) => r.photo_id),
+  );
+  repo.transaction(() => {
+    for (const video of videos) {
+      const id = readQuickTimeContentId(video.pathBytes);
+      if (!id) continue;
+      const owner = byContentId
+        .all(id)
+        .find((p) => path.dirname(p.path) === path.dirname(video.path) && !claimed.has(p.id));
+      if (!owner) continue;
+      claimed.add(owner.id);
+      companions.add(owner.id, {
+        path: video.path,
+        pathBytes: video.pathBytes,
+        size: video.size,
+        mtimeMs: video.mtimeMs,
+        kind: 'live-video',
+      });
+    }
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
