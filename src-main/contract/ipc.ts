@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode, ProblemCode } from './errors';
-import type { GroupKind, Provider, ScanSummary } from './types';
+import type { BundleKind, GroupKind, Provider, ScanSummary } from './types';
 
 // ---- DTOs --------------------------------------------------------------------------------------
 
@@ -83,6 +83,10 @@ export interface PhotoDetailDto {
   keep: boolean;
   keepReason: string;
   isProtected: boolean;
+  /** The bundle this photo heads (RAW+JPEG pair, Live Photo, edited version), or null. */
+  bundle: BundleKind | null;
+  /** Absolute paths of the files that travel with this photo (RAW half, sidecars, videos). */
+  companions: string[];
 }
 
 export interface GroupDetailDto {

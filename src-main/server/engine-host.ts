@@ -30,6 +30,7 @@ import { CompanionRepository } from '../engine/db/companion.repository';
 import { openDatabase, type Db } from '../engine/db/database';
 import { isInside, PhotoRepository, type PhotoRow } from '../engine/db/photo.repository';
 import { createLogger } from '../engine/log/logger';
+import { describeBundles, type BundleInfo } from '../engine/scan/bundle.service';
 import { currentModel } from '../engine/learn/head.service';
 import { loadModel, defaultModelDir, type LoadedModel } from '../engine/ml/model-loader';
 import {
@@ -102,6 +103,8 @@ export class EngineHost {
     stored: StoredGroupRow[];
     byId: Map<number, StoredGroupRow>;
     list: GroupListDto;
+    /** Bundles and companions of every readable photo, worked out when a group is first opened. */
+    bundles?: BundleInfo;
   } | null = null;
 
   constructor(options: EngineHostOptions) {
@@ -413,6 +416,16 @@ export class EngineHost {
     return this.groupsCache;
   }
 
+  /** The bundle of every readable photo, as `groups --json` reports them; kept with the groups. */
+  private bundles(): BundleInfo {
+    const cache = this.groups();
+    cache.bundles ??= describeBundles(
+      this.repo.listOkPhotos(),
+      new CompanionRepository(this.db).byPhoto(),
+    );
+    return cache.bundles;
+  }
+
   private summarise(stored: StoredGroupRow[]): GroupListDto {
     const counts = Object.fromEntries(GROUP_KINDS.map((k) => [k, 0])) as Record<GroupKind, number>;
     const reclaimable = { ...counts };
@@ -458,6 +471,7 @@ export class EngineHost {
       { order, kind: group.kind },
     );
     const byPath = new Map(decisions.map((d) => [d.path, d]));
+    const bundles = this.bundles();
     return {
       id: group.id,
       kind: group.kind,
@@ -485,6 +499,8 @@ export class EngineHost {
           keep: decision?.keep ?? true,
           keepReason: decision?.reason ?? '',
           isProtected: this.protectedBy(m.photo.path) !== null,
+          bundle: bundles.bundle.get(m.photo.id) ?? null,
+          companions: bundles.companions.get(m.photo.id) ?? [],
         };
       }),
     };

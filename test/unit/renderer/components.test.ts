@@ -113,6 +113,41 @@ describe('ReviewScreen keyboard', () => {
   });
 });
 
+describe('ReviewScreen bundles', () => {
+  it("shows each copy's bundle badge and the files that travel with it", async () => {
+    const { api, transport } = fakeApi();
+    transport.answer('app:groups:get', () =>
+      group(3, [
+        photo(1, {
+          bundle: 'raw+jpeg',
+          companions: ['/lib/photo-1.CR2', '/lib/photo-1.xmp'],
+        }),
+        photo(2, { bundle: 'live-photo', companions: ['/lib/photo-2.MOV'] }),
+        photo(3, { bundle: 'edited-version' }),
+        photo(4),
+      ]),
+    );
+    const review = new ReviewManager(api, new NoticeManager());
+    await review.open([3], 3);
+    render(ReviewScreen, { review, mediaUrl: (p: string) => api.mediaUrl(p) });
+    const cards = screen.getAllByTestId('photo-card');
+    const badge = (card: HTMLElement) =>
+      card.querySelector('[data-testid="bundle-badge"]')?.textContent ?? null;
+    expect(cards.map(badge)).toEqual(['RAW+JPEG', 'Live Photo', 'Edited version', null]);
+    const items = (card: HTMLElement) =>
+      [...card.querySelectorAll('[aria-label="Companion files"] li')].map((li) => [
+        li.textContent,
+        li.getAttribute('title'),
+      ]);
+    expect(items(cards[0])).toEqual([
+      ['photo-1.CR2', '/lib/photo-1.CR2'],
+      ['photo-1.xmp', '/lib/photo-1.xmp'],
+    ]);
+    expect(items(cards[1])).toEqual([['photo-2.MOV', '/lib/photo-2.MOV']]);
+    expect(cards[3].querySelector('[aria-label="Companion files"]')).toBeNull();
+  });
+});
+
 describe('HTTP transport', () => {
   it('takes the token from the URL, removes it from the address bar and sends it as a header', async () => {
     window.history.replaceState(null, '', '/?token=abc123&x=1');

@@ -18,6 +18,8 @@ export function photo(id: number, extra: Partial<PhotoDetailDto> = {}): PhotoDet
     keep: id === 1,
     keepReason: id === 1 ? 'keep: highest resolution' : 'trash: smaller copy',
     isProtected: false,
+    bundle: null,
+    companions: [],
     ...extra,
   };
 }
