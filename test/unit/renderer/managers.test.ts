@@ -45,6 +45,61 @@ describe('GroupsManager', () => {
     expect(groups.list.groups).toHaveLength(1);
   });
 
+  it('raises the near-duplicate threshold through the same regroup call, never above similar', async () => {
+    const { api, transport } = fakeApi();
+    const notices = new NoticeManager();
+    transport.answer('app:groups:list', () => groupList(3));
+    transport.answer('app:groups:regroup', (p) => ({ ...groupList(2), thresholds: p }));
+    const groups = new GroupsManager(api, notices);
+    await groups.load();
+    expect(groups.near).toBe(0.3);
+    groups.setNear(0.5);
+    await vi.advanceTimersByTimeAsync(REGROUP_DEBOUNCE_MS + 10);
+    expect(transport.callsTo('app:groups:regroup')).toEqual([{ nearDuplicate: 0.5, similar: 0.7 }]);
+    expect(groups.list.thresholds).toEqual({ nearDuplicate: 0.5, similar: 0.7 });
+    expect(groups.near).toBe(0.5);
+
+    // Above similar: refused here with a clear notice, nothing sent.
+    groups.setNear(0.9);
+    await vi.advanceTimersByTimeAsync(REGROUP_DEBOUNCE_MS + 10);
+    expect(transport.callsTo('app:groups:regroup')).toHaveLength(1);
+    expect(groups.near).toBe(0.5);
+    expect(notices.notices.at(-1)).toMatchObject({
+      kind: 'error',
+      text: expect.stringMatching(
+        /near-duplicate threshold \(0\.90\) cannot be above the similar threshold \(0\.70\)/,
+      ),
+    });
+
+    // Lowering similar below near takes near down with it.
+    groups.setSimilar(0.4);
+    expect(groups.near).toBe(0.4);
+    await vi.advanceTimersByTimeAsync(REGROUP_DEBOUNCE_MS + 10);
+    expect(transport.callsTo('app:groups:regroup').at(-1)).toEqual({
+      nearDuplicate: 0.4,
+      similar: 0.4,
+    });
+  });
+
+  it('shows the engine refusing a threshold pair and puts the sliders back', async () => {
+    const { api, transport } = fakeApi();
+    const notices = new NoticeManager();
+    transport.answer('app:groups:list', () => groupList(3));
+    transport.answer('app:groups:regroup', () => {
+      throw { code: 'BAD_ARGUMENT', message: 'request: nearDuplicate must not exceed similar' };
+    });
+    const groups = new GroupsManager(api, notices);
+    await groups.load();
+    groups.setNear(0.6);
+    await vi.advanceTimersByTimeAsync(REGROUP_DEBOUNCE_MS + 10);
+    expect(notices.notices.at(-1)).toMatchObject({
+      kind: 'error',
+      text: 'request: nearDuplicate must not exceed similar',
+    });
+    expect(groups.near).toBe(0.3);
+    expect(groups.similar).toBe(0.7);
+  });
+
   it('reloads when the engine says groups changed', async () => {
     const { api, transport } = fakeApi();
     let n = 2;
