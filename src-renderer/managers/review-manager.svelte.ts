@@ -2,8 +2,11 @@
  * Review screen state: the open group, which copies are kept (the engine's suggestion
  * preselected), the photo compared against the reference, one zoom and pan shared by both panes,
  * actions with a confirmation before a group would lose every copy, undo, and match labels.
+ * When the engine rebuilds the groups (an action, undo, regroup, retrain or head revert), the open
+ * group is found again by its photos and reloaded, or, when it no longer exists, the review moves
+ * on to the next group (or closes) with a notice.
  */
-import type { ActionResultDto, GroupDetailDto } from '../../src-main/contract/ipc';
+import type { ActionResultDto, GroupDetailDto, GroupListDto } from '../../src-main/contract/ipc';
 import type { Api } from '../lib/api';
 import type { NoticeManager } from './notice-manager.svelte';
 
@@ -38,27 +41,47 @@ export class ReviewManager {
     this.group ? this.group.photos.filter((p) => !this.keep.includes(p.id)).length : 0,
   );
 
+  /** Cover photo path of each entry of `groupIds`: how a group is found again after a rebuild. */
+  private covers: (string | undefined)[] = [];
+  /** Bumped by every rebuild; an older, slower refresh then gives way. */
+  private generation = 0;
+
   constructor(
     private readonly api: Api,
     private readonly notices: NoticeManager,
-  ) {}
+  ) {
+    api.on('app:groups:changed', () => void this.refresh());
+  }
 
-  /** Opens group `groupId` of the ordered list `ids` (the list the user filtered). */
-  async open(ids: number[], groupId: number): Promise<void> {
+  /**
+   * Opens group `groupId` of the ordered list `ids` (the list the user filtered); `coverPaths`,
+   * parallel to `ids`, lets the list survive the engine rebuilding its groups.
+   */
+  async open(ids: number[], groupId: number, coverPaths: string[] = []): Promise<void> {
+    this.generation += 1;
     this.groupIds = ids;
+    this.covers = ids.map((_, i) => coverPaths[i]);
     this.index = Math.max(0, ids.indexOf(groupId));
     await this.loadCurrent();
   }
 
-  async loadCurrent(): Promise<void> {
+  async loadCurrent(keepChoices = false): Promise<void> {
     const id = this.groupIds[this.index];
     if (id === undefined) {
       this.group = null;
       return;
     }
     try {
+      const before = this.group;
       const group = await this.api.call('app:groups:get', { groupId: id });
+      // The user's choices stay only when the group still holds exactly the same photos.
+      const same =
+        keepChoices &&
+        before !== null &&
+        before.photos.map((p) => p.id).join() === group.photos.map((p) => p.id).join();
       this.group = group;
+      this.covers[this.index] = group.photos[0]?.path;
+      if (same) return;
       this.keep = group.photos.filter((p) => p.keep).map((p) => p.id);
       this.selected = group.photos.length > 1 ? 1 : 0;
       this.better = null;
@@ -66,6 +89,72 @@ export class ReviewManager {
       this.resetView();
     } catch (err) {
       this.notices.error(err);
+    }
+  }
+
+  /**
+   * The engine rebuilt its groups (ids are not stable across a rebuild): finds the open group
+   * again by its photos and reloads it; when it is gone, shows the next group of the list, or
+   * closes the review, with a notice. The other groups of the list are found by their cover photo.
+   */
+  async refresh(): Promise<void> {
+    if (!this.group) return;
+    const generation = ++this.generation;
+    let list: GroupListDto;
+    try {
+      list = await this.api.call('app:groups:list', {});
+    } catch (err) {
+      this.notices.error(err);
+      return;
+    }
+    const current = this.group;
+    if (generation !== this.generation || !current) return;
+    const byCover = new Map<string, GroupListDto['groups']>();
+    for (const g of list.groups) byCover.set(g.coverPath, [...(byCover.get(g.coverPath) ?? []), g]);
+    const sameKindFirst = (found: GroupListDto['groups']) =>
+      found.find((g) => g.kind === current.kind) ?? found[0];
+    // The open group again: the new group whose cover is one of its photos (the anchor first).
+    const again = current.photos
+      .map((p) => byCover.get(p.path))
+      .filter((found) => found !== undefined)
+      .map(sameKindFirst)[0];
+    const ids: number[] = [];
+    const covers: string[] = [];
+    let index = -1;
+    this.groupIds.forEach((_, i) => {
+      const found =
+        i === this.index
+          ? again
+          : this.covers[i] !== undefined
+            ? sameKindFirst(byCover.get(this.covers[i]!) ?? [])
+            : undefined;
+      if (!found) {
+        if (i === this.index) index = ids.length;
+        return;
+      }
+      if (!ids.includes(found.id)) {
+        ids.push(found.id);
+        covers.push(found.coverPath);
+      }
+      if (i === this.index) index = ids.indexOf(found.id);
+    });
+    this.groupIds = ids;
+    this.covers = covers;
+    if (again) {
+      this.index = index;
+      await this.loadCurrent(true);
+      return;
+    }
+    // Gone (its copies were trashed or moved, or it was regrouped away).
+    if (index < ids.length) {
+      this.index = index;
+      this.notices.info('The group you were reviewing no longer exists; showing the next one.');
+      await this.loadCurrent();
+    } else {
+      this.index = Math.max(0, ids.length - 1);
+      this.group = null;
+      this.pendingConfirm = null;
+      this.notices.info('The group you were reviewing no longer exists; review closed.');
     }
   }
 

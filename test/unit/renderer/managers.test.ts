@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GroupDetailDto, GroupListDto } from '../../../src-main/contract/ipc';
 import { ApiError } from '../../../src-renderer/lib/api';
 import {
   GroupsManager,
@@ -205,6 +206,107 @@ describe('ReviewManager', () => {
     expect(review.compared?.id).toBe(3);
     review.selectPhoto(1);
     expect(review.compared?.id).toBe(1);
+  });
+});
+
+describe('ReviewManager after the groups change', () => {
+  type Summary = GroupListDto['groups'][number];
+  function summary(id: number, coverPath: string): Summary {
+    return {
+      id,
+      kind: 'near-duplicate',
+      label: null,
+      count: 2,
+      reclaimableBytes: 1,
+      coverPath,
+      spread: 0.1,
+    };
+  }
+
+  /** A fake engine whose groups (list and details) the test replaces, as a rebuild would. */
+  function engine(groups: GroupDetailDto[]) {
+    const { api, transport } = fakeApi();
+    const notices = new NoticeManager();
+    const state = { groups };
+    transport.answer('app:groups:list', () => ({
+      ...groupList(0),
+      groups: state.groups.map((g) => summary(g.id, g.photos[0].path)),
+    }));
+    transport.answer('app:groups:get', (p) => {
+      const found = state.groups.find((g) => g.id === (p as { groupId: number }).groupId);
+      if (!found) throw { code: 'NOT_FOUND', message: 'Not found: group' };
+      return found;
+    });
+    const review = new ReviewManager(api, notices);
+    return { review, transport, notices, state };
+  }
+
+  const covers = (groups: GroupDetailDto[]) => groups.map((g) => g.photos[0].path);
+
+  it('reloads the open group under its new id after a retrain, and remaps the list', async () => {
+    const before = [
+      group(5, [photo(5), photo(6)]),
+      group(7, [photo(1), photo(2), photo(3)]),
+      group(9, [photo(9), photo(10)]),
+    ];
+    const { review, transport, state } = engine(before);
+    await review.open([5, 7, 9], 7, covers(before));
+    expect(review.group?.photos.map((p) => p.id)).toEqual([1, 2, 3]);
+    // The rebuild renumbers: 7 is now someone else; photo 2 left the open group; 5 is gone.
+    state.groups = [
+      group(1, [photo(9), photo(10)]),
+      group(2, [photo(1), photo(3, { keep: true })]),
+      group(7, [photo(20), photo(21)]),
+    ];
+    transport.emit('app:groups:changed', { reason: 'retrain' });
+    await vi.waitFor(() => expect(review.group?.id).toBe(2));
+    expect(review.group?.photos.map((p) => p.id)).toEqual([1, 3]);
+    expect(review.keep).toEqual([1, 3]);
+    expect(review.groupIds).toEqual([2, 1]);
+    expect(review.index).toBe(0);
+    await review.step(1);
+    expect(review.group?.photos.map((p) => p.id)).toEqual([9, 10]);
+  });
+
+  it('keeps the choices made when the regrouped group holds the same photos', async () => {
+    const before = [group(7, [photo(1), photo(2), photo(3)])];
+    const { review, transport, state } = engine(before);
+    await review.open([7], 7, covers(before));
+    review.toggleKeep(2);
+    review.selectPhoto(1);
+    state.groups = [group(3, [photo(1), photo(2), photo(3)])];
+    transport.emit('app:groups:changed', { reason: 'revert' });
+    await vi.waitFor(() => expect(review.group?.id).toBe(3));
+    expect(review.keep).toEqual([1, 2]);
+    expect(review.compared?.id).toBe(3);
+  });
+
+  it('moves on to the next group, with a notice, when the open one is gone after a trash', async () => {
+    const before = [group(7, [photo(1), photo(2)]), group(9, [photo(9), photo(10)])];
+    const { review, transport, notices, state } = engine(before);
+    transport.answer('app:actions:apply', () => ({
+      runId: 1,
+      outcomes: [{ path: '/lib/photo-2.jpg', outcome: 'trashed' }],
+      groupsChanged: true,
+    }));
+    await review.open([7, 9], 7, covers(before));
+    await review.apply('trash');
+    state.groups = [group(4, [photo(9), photo(10)])];
+    transport.emit('app:groups:changed', { reason: 'action' });
+    await vi.waitFor(() => expect(review.group?.id).toBe(4));
+    expect(review.groupIds).toEqual([4]);
+    expect(notices.notices.at(-1)?.text).toMatch(/no longer exists; showing the next one/);
+  });
+
+  it('closes the review with a notice when no group of its list is left', async () => {
+    const before = [group(7, [photo(1), photo(2)])];
+    const { review, transport, notices, state } = engine(before);
+    await review.open([7], 7, covers(before));
+    state.groups = [group(7, [photo(30), photo(31)])];
+    transport.emit('app:groups:changed', { reason: 'undo' });
+    await vi.waitFor(() => expect(review.group).toBeNull());
+    expect(review.groupIds).toEqual([]);
+    expect(notices.notices.at(-1)?.text).toMatch(/no longer exists; review closed/);
   });
 });
 
