@@ -1,13 +1,17 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/svelte';
 import { tick } from 'svelte';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import GroupsScreen from '../../../src-renderer/components/groups/GroupsScreen.svelte';
 import ScanProgress from '../../../src-renderer/components/library/ScanProgress.svelte';
 import ReviewScreen from '../../../src-renderer/components/review/ReviewScreen.svelte';
+import SettingsScreen from '../../../src-renderer/components/settings/SettingsScreen.svelte';
+import type { SettingsDto } from '../../../src-main/contract/ipc';
 import { createHttpTransport } from '../../../src-renderer/lib/api';
 import { GroupsManager } from '../../../src-renderer/managers/groups-manager.svelte';
+import { LearnManager } from '../../../src-renderer/managers/learn-manager.svelte';
 import { NoticeManager } from '../../../src-renderer/managers/notice-manager.svelte';
 import { ReviewManager } from '../../../src-renderer/managers/review-manager.svelte';
+import { SettingsManager } from '../../../src-renderer/managers/settings-manager.svelte';
 import { fakeApi } from './fake-transport';
 import { group, groupList, photo } from './fixtures';
 
@@ -145,6 +149,55 @@ describe('ReviewScreen bundles', () => {
     ]);
     expect(items(cards[1])).toEqual([['photo-2.MOV', '/lib/photo-2.MOV']]);
     expect(cards[3].querySelector('[aria-label="Companion files"]')).toBeNull();
+  });
+});
+
+describe('SettingsScreen keep rule', () => {
+  async function setup() {
+    const { api, transport } = fakeApi();
+    let saved: SettingsDto = {
+      provider: 'auto',
+      providerInUse: null,
+      thresholds: { nearDuplicate: 0.3, similar: 0.7 },
+      keepOrder: ['resolution', 'size', 'format', 'exif', 'sharpness', 'date'],
+      theme: 'system',
+      moveTo: null,
+    };
+    transport.answer('app:settings:get', () => saved);
+    transport.answer('app:settings:set', (p) => (saved = { ...saved, ...(p as object) }));
+    const settings = new SettingsManager(api, new NoticeManager());
+    await settings.load();
+    render(SettingsScreen, { settings, learn: new LearnManager(api, new NoticeManager()) });
+    return { transport, settings };
+  }
+
+  const items = () =>
+    [...screen.getByRole('list', { name: 'Keep rule order' }).querySelectorAll('li')].map((li) =>
+      li.querySelector('span')?.textContent?.replace(/\s+/g, ' ').trim(),
+    );
+
+  it('says sharpness is not measured yet, and only sharpness', async () => {
+    await setup();
+    expect(items()).toEqual([
+      'resolution',
+      'size',
+      'format',
+      'exif',
+      'sharpness (not measured yet: skipped)',
+      'date',
+    ]);
+  });
+
+  it('moves a criterion with its arrow buttons through the settings call', async () => {
+    const { transport } = await setup();
+    await fireEvent.click(screen.getByRole('button', { name: 'Move date up' }));
+    await vi.waitFor(() => expect(items()[4]).toBe('date'));
+    expect(transport.callsTo('app:settings:set')).toEqual([
+      { keepOrder: ['resolution', 'size', 'format', 'exif', 'date', 'sharpness'] },
+    ]);
+    expect(
+      (screen.getByRole('button', { name: 'Move resolution up' }) as HTMLButtonElement).disabled,
+    ).toBe(true);
   });
 });
 

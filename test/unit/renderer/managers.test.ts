@@ -8,6 +8,7 @@ import {
 import { LibraryManager } from '../../../src-renderer/managers/library-manager.svelte';
 import { NoticeManager } from '../../../src-renderer/managers/notice-manager.svelte';
 import { MAX_ZOOM, ReviewManager } from '../../../src-renderer/managers/review-manager.svelte';
+import { SettingsManager } from '../../../src-renderer/managers/settings-manager.svelte';
 import { fakeApi } from './fake-transport';
 import { group, groupList, photo } from './fixtures';
 
@@ -350,6 +351,42 @@ describe('LibraryManager', () => {
     const library = new LibraryManager(api, notices);
     expect(await library.addFolder('/nope')).toBe(false);
     expect(notices.notices[0]).toMatchObject({ kind: 'error', text: 'Folder not found: /nope' });
+  });
+});
+
+describe('SettingsManager', () => {
+  it('moves a keep criterion up or down one place, and not past either end', async () => {
+    const { api, transport } = fakeApi();
+    let keepOrder = ['resolution', 'size', 'format', 'exif', 'sharpness', 'date'];
+    transport.answer('app:settings:get', () => ({ keepOrder }));
+    transport.answer('app:settings:set', (p) => {
+      keepOrder = (p as { keepOrder: string[] }).keepOrder;
+      return { keepOrder };
+    });
+    const settings = new SettingsManager(api, new NoticeManager());
+    await settings.load();
+    await settings.moveCriterion(3, -1);
+    expect(settings.settings?.keepOrder).toEqual([
+      'resolution',
+      'size',
+      'exif',
+      'format',
+      'sharpness',
+      'date',
+    ]);
+    await settings.moveCriterion(0, 1);
+    expect(settings.settings?.keepOrder.slice(0, 2)).toEqual(['size', 'resolution']);
+    await settings.moveCriterion(0, -1);
+    await settings.moveCriterion(5, 1);
+    expect(transport.callsTo('app:settings:set')).toHaveLength(2);
+    expect(settings.settings?.keepOrder).toEqual([
+      'size',
+      'resolution',
+      'exif',
+      'format',
+      'sharpness',
+      'date',
+    ]);
   });
 });
 
