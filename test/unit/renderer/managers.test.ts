@@ -169,6 +169,57 @@ describe('ReviewManager', () => {
     expect(calls[0].confirmedLoseAll).toBe(true);
   });
 
+  it('moves the copies not kept to the chosen folder, then undoes the move', async () => {
+    const { api, transport } = fakeApi();
+    const notices = new NoticeManager();
+    const photos = [photo(1), photo(2), photo(3)];
+    transport.answer('app:groups:get', () => group(7, photos));
+    transport.answer('app:actions:apply', (p) => {
+      const req = p as { keep: number[]; mode: string; moveTo?: string };
+      return {
+        runId: 4,
+        outcomes: photos
+          .filter((x) => !req.keep.includes(x.id))
+          .map((x) => ({ path: x.path, outcome: req.mode === 'move' ? 'moved' : 'trashed' })),
+        groupsChanged: true,
+      };
+    });
+    transport.answer('app:actions:undo', () => ({
+      runId: 4,
+      outcomes: [
+        { path: '/lib/photo-2.jpg', outcome: 'restored' },
+        { path: '/lib/photo-3.jpg', outcome: 'restored' },
+      ],
+      groupsChanged: true,
+    }));
+    const review = new ReviewManager(api, notices);
+    await review.open([7], 7);
+    review.moveTo = '/elsewhere/doubles';
+    await review.apply('move');
+    expect(transport.callsTo('app:actions:apply')).toEqual([
+      {
+        groupId: 7,
+        keep: [1],
+        mode: 'move',
+        moveTo: '/elsewhere/doubles',
+        confirmedLoseAll: false,
+      },
+    ]);
+    expect(review.lastResult?.runId).toBe(4);
+    expect(notices.notices.at(-1)).toMatchObject({ kind: 'info', text: '2 photos moved.' });
+    await review.undo();
+    expect(transport.callsTo('app:actions:undo')).toEqual([{}]);
+    expect(review.lastResult).toBeNull();
+    expect(notices.notices.at(-1)).toMatchObject({
+      kind: 'info',
+      text: 'Undone: 2 photos put back.',
+    });
+    // Without a folder typed in, the engine's saved move destination applies.
+    review.moveTo = '';
+    await review.apply('move');
+    expect(transport.callsTo('app:actions:apply').at(-1)).not.toHaveProperty('moveTo');
+  });
+
   it('undoes through the engine', async () => {
     const { review, transport } = setup();
     await review.open([7], 7);
