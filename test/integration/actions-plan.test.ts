@@ -142,6 +142,19 @@ describe('buildPlan', () => {
     });
     expect(plan.prefer?.[0]).toBe('format');
   });
+
+  it('keeps the sharper copy when resolution, size, format, EXIF and date tie', () => {
+    const soft = addPhoto(lib.db, path.join(lib.root, 'a-soft.jpg'), photoBytes('soft'));
+    const crisp = addPhoto(lib.db, path.join(lib.root, 'b-crisp.jpg'), photoBytes('crisp'));
+    const setSharpness = lib.db.prepare('UPDATE photos SET sharpness = ? WHERE id = ?');
+    setSharpness.run(12.5, soft);
+    setSharpness.run(480, crisp);
+    addGroup(lib.db, 'near-duplicate', [soft, crisp]);
+    const plan = buildPlan(lib.db);
+    const keep = plan.actions.find((a) => a.action === 'keep');
+    expect(keep?.path).toBe(path.join(lib.root, 'b-crisp.jpg'));
+    expect(keep?.reason).toMatch(/sharpest/);
+  });
 });
 
 describe('readPlanFile', () => {

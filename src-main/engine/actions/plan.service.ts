@@ -43,6 +43,7 @@ interface MemberRow {
   height: number | null;
   taken_at: string | null;
   exif_fields: number;
+  sharpness: number | null;
 }
 
 /**
@@ -114,6 +115,7 @@ function toCandidate(
     size: m.size,
     format: m.format,
     exifFields: m.exif_fields,
+    sharpness: m.sharpness,
     takenAt: m.taken_at,
     mtimeMs: m.mtime_ms,
     contentHash: m.content_hash,
@@ -128,7 +130,7 @@ function loadGroups(
   const rows = db
     .prepare<[], MemberRow>(
       `SELECT g.id AS group_id, g.kind, g.label, p.id, p.path, p.size, p.mtime_ms, p.content_hash,
-         p.format, p.width, p.height, p.taken_at, p.exif_fields
+         p.format, p.width, p.height, p.taken_at, p.exif_fields, p.sharpness
        FROM groups g
        JOIN group_members m ON m.group_id = g.id
        JOIN photos p ON p.id = m.photo_id

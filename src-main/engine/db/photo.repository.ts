@@ -24,6 +24,7 @@ export interface PhotoRow {
   burst_id: string | null;
   content_id: string | null;
   exif_fields: number;
+  sharpness: number | null;
   /** `ignored`: not an image and not named like one (a video, a PDF...): skipped quietly. */
   status: 'pending' | 'ok' | 'problem' | 'ignored' | 'missing';
   problem_code: ProblemCode | null;
@@ -42,6 +43,8 @@ export interface PhotoMetaColumns {
   burstId: string | null;
   contentId: string | null;
   exifFields: number;
+  /** core/sharpness.ts on the decoded input; null or absent when not measured. */
+  sharpness?: number | null;
 }
 
 export interface StoredGroup {
@@ -70,7 +73,8 @@ export class PhotoRepository {
       setOk: db.prepare(
         `UPDATE photos SET content_hash = @hash, format = @format, width = @width, height = @height,
            taken_at = @takenAt, camera = @camera, orientation = @orientation, burst_id = @burstId,
-           content_id = @contentId, exif_fields = @exifFields, status = 'ok',
+           content_id = @contentId, exif_fields = @exifFields, sharpness = @sharpness,
+           status = 'ok',
            problem_code = NULL, problem_detail = NULL
          WHERE id = @id`,
       ),
@@ -133,7 +137,7 @@ export class PhotoRepository {
   }
 
   setOk(id: number, hash: string, meta: PhotoMetaColumns): void {
-    this.stmts.setOk.run({ id, hash, ...meta });
+    this.stmts.setOk.run({ id, hash, ...meta, sharpness: meta.sharpness ?? null });
   }
 
   setProblem(

@@ -15,6 +15,7 @@ import {
 } from '../../contract/errors';
 import type { GroupKind, Provider, ScanSummary } from '../../contract/types';
 import { toInputTensor } from '../../core/preprocess';
+import { sharpnessOf } from '../../core/sharpness';
 import { viewOf } from '../../core/views';
 import type { ViewName } from '../../core/model-card';
 import type { Db } from '../db/database';
@@ -415,7 +416,7 @@ function readProblem(err: NodeJS.ErrnoException): { code: ProblemCode; detail: s
   }
 }
 
-function metaColumns(meta: PhotoMeta): PhotoMetaColumns {
+function metaColumns(meta: PhotoMeta, sharpness: number): PhotoMetaColumns {
   return {
     format: meta.format,
     width: meta.width,
@@ -426,6 +427,7 @@ function metaColumns(meta: PhotoMeta): PhotoMetaColumns {
     burstId: meta.burstId,
     contentId: meta.contentId,
     exifFields: meta.exifFieldCount,
+    sharpness,
   };
 }
 
@@ -492,6 +494,7 @@ async function processWork(
           burstId: twin.burst_id,
           contentId: twin.content_id,
           exifFields: twin.exif_fields,
+          sharpness: twin.sharpness,
         }),
       );
       return;
@@ -503,7 +506,8 @@ async function processWork(
       );
       return;
     }
-    writes.push(() => repo.setOk(item.id, hash, metaColumns(result.meta)));
+    const sharpness = sharpnessOf(result.rgb, size);
+    writes.push(() => repo.setOk(item.id, hash, metaColumns(result.meta, sharpness)));
     if (known) {
       reused += 1;
       return;
