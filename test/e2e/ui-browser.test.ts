@@ -187,6 +187,27 @@ if (unavailable) console.warn(`ui-browser: skipped: ${unavailable}.`);
     expect(fs.existsSync(lib.original) && fs.existsSync(lib.exactCopy)).toBe(true);
   });
 
+  it('moves the copy not kept to a folder and undoes the move', async () => {
+    await page.getByRole('button', { name: 'Groups' }).click();
+    await page.locator('button.group[data-kind="exact"]').first().click();
+    await expect.poll(() => page.getByTestId('photo-card').count()).toBe(2);
+    const moveDir = path.join(tmp, 'moved-doubles');
+    await page.getByLabel('Move to folder').fill(moveDir);
+    await step('move', async () => {
+      await page.getByRole('button', { name: 'Move 1 not kept' }).click();
+      await page.getByText('1 photo moved.').waitFor();
+    });
+    const moved = [lib.original, lib.exactCopy].find((f) => !fs.existsSync(f));
+    expect(moved, 'one copy left its folder').toBeTruthy();
+    const landed = fs.readdirSync(moveDir, { recursive: true }).map(String);
+    expect(landed.some((f) => path.basename(f) === path.basename(moved!))).toBe(true);
+    await step('undo-move', async () => {
+      await page.getByRole('button', { name: 'Undo last action' }).click();
+      await page.getByText('Undone: 1 photo put back.').waitFor();
+    });
+    expect(fs.existsSync(lib.original) && fs.existsSync(lib.exactCopy)).toBe(true);
+  });
+
   it('labels a better and a worse match in a group of distinct photos', async () => {
     const list = await callApi<{ groups: { id: number; kind: string; count: number }[] }>(
       serve,

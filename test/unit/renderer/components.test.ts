@@ -117,6 +117,45 @@ describe('ReviewScreen keyboard', () => {
   });
 });
 
+describe('ReviewScreen after its group is gone', () => {
+  it('still offers to undo the action that emptied the group', async () => {
+    const { api, transport } = fakeApi();
+    let groups = [group(3, [photo(1), photo(2)])];
+    transport.answer('app:groups:get', () => groups[0]);
+    transport.answer('app:groups:list', () => ({
+      ...groupList(0),
+      groups: groups.map((g) => ({
+        ...groupList(1).groups[0],
+        id: g.id,
+        coverPath: g.photos[0].path,
+      })),
+    }));
+    transport.answer('app:actions:apply', () => ({
+      runId: 1,
+      outcomes: [{ path: '/lib/photo-2.jpg', outcome: 'moved' }],
+      groupsChanged: true,
+    }));
+    transport.answer('app:actions:undo', () => ({
+      runId: 1,
+      outcomes: [{ path: '/lib/photo-2.jpg', outcome: 'restored' }],
+      groupsChanged: true,
+    }));
+    const review = new ReviewManager(api, new NoticeManager());
+    await review.open([3], 3, ['/lib/photo-1.jpg']);
+    render(ReviewScreen, { review, mediaUrl: (p: string) => api.mediaUrl(p) });
+    review.moveTo = '/elsewhere';
+    await review.apply('move');
+    groups = [];
+    transport.emit('app:groups:changed', { reason: 'action' });
+    await vi.waitFor(() => expect(screen.queryAllByTestId('photo-card')).toHaveLength(0));
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo last action' }));
+    expect(transport.callsTo('app:actions:undo')).toHaveLength(1);
+    await vi.waitFor(() =>
+      expect(screen.queryByRole('button', { name: 'Undo last action' })).toBeNull(),
+    );
+  });
+});
+
 describe('ReviewScreen bundles', () => {
   it("shows each copy's bundle badge and the files that travel with it", async () => {
     const { api, transport } = fakeApi();
