@@ -2,7 +2,6 @@
  * Data shapes shared by the engine, the CLI, the HTTP server and the renderer. Plain types only.
  */
 import type { ProblemCode } from './errors';
-import type { KeepCriterionName } from './ipc';
 
 export type GroupKind = 'exact' | 'near-duplicate' | 'similar';
 export const GROUP_KINDS: readonly GroupKind[] = ['exact', 'near-duplicate', 'similar'];
@@ -58,10 +57,3 @@ export interface ScanSummary {
   provider: string;
   seconds: number;
 }
-
-/**
- * Keep criteria the engine has no measure for yet: the scan stores no sharpness (the photos table
- * has no such column), so the keep rule skips `sharpness` wherever it stands in the order. The UI
- * marks them instead of pretending they decide anything.
- */
-export const UNMEASURED_KEEP_CRITERIA: readonly KeepCriterionName[] = ['sharpness'];

@@ -559,6 +559,7 @@ function toCandidate(photo: PhotoRow, protectedFolders: readonly string[]): Keep
     size: photo.size,
     format: photo.format,
     exifFields: photo.exif_fields,
+    sharpness: photo.sharpness,
     takenAt: photo.taken_at,
     mtimeMs: photo.mtime_ms,
     contentHash: photo.content_hash,

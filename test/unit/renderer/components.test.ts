@@ -215,16 +215,9 @@ describe('SettingsScreen keep rule', () => {
       li.querySelector('span')?.textContent?.replace(/\s+/g, ' ').trim(),
     );
 
-  it('says sharpness is not measured yet, and only sharpness', async () => {
+  it('lists the keep criteria in the saved order', async () => {
     await setup();
-    expect(items()).toEqual([
-      'resolution',
-      'size',
-      'format',
-      'exif',
-      'sharpness (not measured yet: skipped)',
-      'date',
-    ]);
+    expect(items()).toEqual(['resolution', 'size', 'format', 'exif', 'sharpness', 'date']);
   });
 
   it('moves a criterion with its arrow buttons through the settings call', async () => {
