@@ -4,6 +4,7 @@
  * arrive already validated by the serving side and are validated again here, since a host must
  * not trust its port either.
  */
+import { RAW_PAIR_LABEL } from '../engine/scan/grouping.service';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, PROBLEM_CATALOG, type ProblemCode } from '../contract/errors';
@@ -407,7 +408,9 @@ export class EngineHost {
 
   private groups(): NonNullable<EngineHost['groupsCache']> {
     if (this.groupsCache) return this.groupsCache;
-    const stored = this.repo.listGroups();
+    // A RAW+JPEG pair is one photo (its bundle), not a duplicate to act on: the app, like
+    // `doppel groups` without --pairs, never lists the pair groups.
+    const stored = this.repo.listGroups().filter((g) => g.label !== RAW_PAIR_LABEL);
     this.groupsCache = {
       stored,
       byId: new Map(stored.map((g) => [g.id, g])),

@@ -143,6 +143,27 @@ describe('buildPlan', () => {
     expect(plan.prefer?.[0]).toBe('format');
   });
 
+  it('keeps an edited version and its original both, and still trashes a plain copy', () => {
+    const original = addPhoto(lib.db, path.join(lib.root, 'IMG_0007.JPG'), photoBytes('o', 3000));
+    const edit = addPhoto(lib.db, path.join(lib.root, 'IMG_E0007.JPG'), photoBytes('e', 5000));
+    const copy = addPhoto(
+      lib.db,
+      path.join(lib.root, 'old', 'IMG_0007 copy.JPG'),
+      photoBytes('c'),
+      {
+        width: 1000,
+        height: 750,
+      },
+    );
+    addGroup(lib.db, 'near-duplicate', [edit, original, copy]);
+    const plan = buildPlan(lib.db);
+    const byName = new Map(plan.actions.map((a) => [path.basename(a.path), a]));
+    expect(byName.get('IMG_E0007.JPG')).toMatchObject({ action: 'keep' });
+    expect(byName.get('IMG_0007.JPG')).toMatchObject({ action: 'keep' });
+    expect(byName.get('IMG_0007.JPG')!.reason).toMatch(/original of an edited version/);
+    expect(byName.get('IMG_0007 copy.JPG')).toMatchObject({ action: 'trash' });
+  });
+
   it('keeps the sharper copy when resolution, size, format, EXIF and date tie', () => {
     const soft = addPhoto(lib.db, path.join(lib.root, 'a-soft.jpg'), photoBytes('soft'));
     const crisp = addPhoto(lib.db, path.join(lib.root, 'b-crisp.jpg'), photoBytes('crisp'));

@@ -54,16 +54,36 @@ interface MemberRow {
 export function buildPlan(db: Db, opts: BuildPlanOptions = {}): Plan {
   const kinds = [...(opts.kinds ?? DEFAULT_PLAN_KINDS)];
   const protect = protectForms(opts.protect ?? []);
-  const companions = loadCompanions(db);
+  const { companions, editedOf } = loadBundles(db);
+  const editPartners = new Map<number, number[]>();
+  for (const [edit, original] of editedOf) {
+    editPartners.set(edit, [...(editPartners.get(edit) ?? []), original]);
+    editPartners.set(original, [...(editPartners.get(original) ?? []), edit]);
+  }
   const decided = new Map<string, PlanAction>();
 
   for (const group of loadGroups(db, kinds)) {
     const members = group.members.filter((m) => decided.get(m.path)?.action !== 'trash');
     if (members.length < 2) continue;
-    const candidates = members.map((m) => ({
-      ...toCandidate(m, protect, decided.get(m.path)),
-      companionBytes: (companions.get(m.id) ?? []).reduce((sum, c) => sum + c.size, 0),
-    }));
+    const ids = new Set(members.map((m) => m.id));
+    const candidates = members.map((m) => {
+      const candidate = toCandidate(m, protect, decided.get(m.path));
+      // An edit and its original (IMG_E1234 / IMG_1234, NAME-edited) are both the user's work:
+      // the plan keeps both and leaves the choice to them.
+      const partner = (editPartners.get(m.id) ?? []).find((id) => ids.has(id));
+      const mustKeep =
+        candidate.mustKeep ??
+        (partner === undefined
+          ? null
+          : editedOf.has(m.id)
+            ? 'an edited version of a photo in this group: Doppel keeps edits for you to decide'
+            : 'the original of an edited version in this group: kept for you to decide');
+      return {
+        ...candidate,
+        mustKeep,
+        companionBytes: (companions.get(m.id) ?? []).reduce((sum, c) => sum + c.size, 0),
+      };
+    });
     const decisions = decideKeep(candidates, { order: opts.order, kind: group.kind });
     const best = decisions[0].path;
     for (const d of decisions) {
@@ -153,14 +173,18 @@ function loadGroups(
 
 /**
  * The files travelling with each photo (sidecars, Live Photo video, the RAW half of a pair), with
- * the size and date apply checks. Empty when the database predates companion records.
+ * the size and date apply checks, and which photos are edited versions of which. Empty when the
+ * database predates companion records.
  */
-function loadCompanions(db: Db): Map<number, PlanCompanion[]> {
+function loadBundles(db: Db): {
+  companions: Map<number, PlanCompanion[]>;
+  editedOf: Map<number, number>;
+} {
   const out = new Map<number, PlanCompanion[]>();
   const hasTable = db
     .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'companions'`)
     .get();
-  if (!hasTable) return out;
+  if (!hasTable) return { companions: out, editedOf: new Map() };
   const photos = new PhotoRepository(db).listOkPhotos();
   const rows = new CompanionRepository(db).byPhoto();
   const known = new Map<string, PlanCompanion>();
@@ -171,13 +195,14 @@ function loadCompanions(db: Db): Map<number, PlanCompanion[]> {
     const hash = p.content_hash ? { contentHash: p.content_hash } : {};
     known.set(p.path, { path: p.path, size: p.size, mtimeMs: p.mtime_ms, ...hash });
   }
-  for (const [photoId, paths] of describeBundles(photos, rows).companions) {
+  const bundles = describeBundles(photos, rows);
+  for (const [photoId, paths] of bundles.companions) {
     out.set(
       photoId,
       paths.flatMap((p) => (known.has(p) ? [known.get(p)!] : [])),
     );
   }
-  return out;
+  return { companions: out, editedOf: bundles.editedOf };
 }
 
 /** Every folder any scan was asked to walk, newest scan first, without repeats. */

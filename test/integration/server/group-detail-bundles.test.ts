@@ -16,6 +16,7 @@ import { seedPhoto, seedScan } from '../../helpers/seed-scan';
 let tmp: string;
 let lib: string;
 let client: EngineClient;
+let pairGroupId: () => number;
 const ids: Record<string, number> = {};
 
 function file(name: string): string {
@@ -44,6 +45,8 @@ beforeAll(async () => {
   client = engine.client;
   await client.ready;
   const db = engine.host.db;
+  pairGroupId = () =>
+    (db.prepare(`SELECT id FROM groups WHERE label = 'raw+jpeg'`).get() as { id: number }).id;
   const scan = seedScan(db, [lib]);
   for (const name of ['IMG_0001.JPG', 'IMG_0001.CR2', 'IMG_0002.HEIC', 'IMG_E0001.JPG', 'b.jpg']) {
     ids[name] = seedPhoto(db, file(name), scan);
@@ -71,6 +74,14 @@ beforeAll(async () => {
         distance: i * 0.05,
       })),
     },
+    {
+      kind: 'near-duplicate',
+      label: 'raw+jpeg',
+      members: [
+        { photoId: ids['IMG_0001.JPG'], distance: 0 },
+        { photoId: ids['IMG_0001.CR2'], distance: 0.02 },
+      ],
+    },
   ]);
 });
 
@@ -80,6 +91,14 @@ afterAll(async () => {
 });
 
 describe('group detail bundles', () => {
+  it('never lists a RAW+JPEG pair as a group to act on, nor opens one', async () => {
+    const list = await call<GroupListDto>('app:groups:list', {});
+    expect(list.groups).toHaveLength(1);
+    const pair = pairGroupId();
+    expect(list.groups.map((g) => g.id)).not.toContain(pair);
+    await expect(call('app:groups:get', { groupId: pair })).rejects.toThrow(/group/i);
+  });
+
   it("names each photo's bundle and lists its companion files", async () => {
     const list = await call<GroupListDto>('app:groups:list', {});
     expect(list.groups).toHaveLength(1);
