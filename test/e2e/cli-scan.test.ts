@@ -281,6 +281,26 @@ describeIfData('doppel CLI on a generated library', () => {
     expect(summary.unchanged).toBe(summary.photos);
   });
 
+  it('splits a pair marked "not a duplicate" at once, without a rescan', () => {
+    const together = (a: string, b: string): boolean => {
+      const { groups } = JSON.parse(doppel(['groups', '--db', db, '--json']).stdout) as {
+        groups: { kind: string; photos: { path: string }[] }[];
+      };
+      return groups.some(
+        (g) =>
+          g.kind !== 'exact' &&
+          g.photos.some((p) => p.path === a) &&
+          g.photos.some((p) => p.path === b),
+      );
+    };
+    const [original, members] = [...families][0];
+    const resized = members.find((m) => /resized/.test(m))!;
+    expect(together(original, resized)).toBe(true);
+    const marked = doppel(['label', '--db', db, '--not-duplicate', original, resized]);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(together(original, resized)).toBe(false);
+  });
+
   it('refuses a folder that does not exist with one clear line and a non-zero exit', () => {
     const out = doppel(['scan', path.join(tmp, 'nope'), '--db', db]);
     expect(out.code).toBe(1);

@@ -57,7 +57,7 @@ const GOALS: Record<string, number> = {
 const USAGE = `usage: npm run eval -- [options]
   --calibrate          also print suggested nearDuplicate and similar thresholds for the card
   --similar-precision P  pair precision the suggested similar threshold keeps on the real groups
-                       (default 0.99; similar groups are shown for review, never acted on alone)
+                       (default 0.9; similar groups are shown for review, never acted on alone)
   --holdout FILE       held-out photo list (default models/train/holdout.txt, paths under
                        ../shared/datasets/train)
   --originals N        originals of the synthetic set (default 150)
@@ -98,6 +98,7 @@ type ModelModule = typeof import('./model');
 async function main(): Promise<number> {
   const root = findRepoRoot();
   const options = readOptions(root);
+  if (options === 'help') return 0;
   if (!options) return 2;
   const timings: Timings = {};
   const started = performance.now();
@@ -129,11 +130,11 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function readOptions(root: string): Options | null {
+function readOptions(root: string): Options | 'help' | null {
   const { values } = parseArgs({
     options: {
       calibrate: { type: 'boolean', default: false },
-      'similar-precision': { type: 'string', default: String(FAIR_PRECISION) },
+      'similar-precision': { type: 'string', default: '0.9' },
       holdout: { type: 'string', default: path.join(root, 'models/train/holdout.txt') },
       originals: { type: 'string', default: '150' },
       distractors: { type: 'string', default: '400' },
@@ -147,7 +148,11 @@ function readOptions(root: string): Options | null {
   const counts = [values.originals, values.distractors, values.seed].map(Number);
   const similarPrecision = Number(values['similar-precision']);
   const badPrecision = !(similarPrecision > 0 && similarPrecision <= 1);
-  if (values.help || badPrecision || counts.some((n) => !Number.isInteger(n) || n < 0)) {
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 'help';
+  }
+  if (badPrecision || counts.some((n) => !Number.isInteger(n) || n < 0)) {
     process.stderr.write(`${USAGE}\n`);
     return null;
   }

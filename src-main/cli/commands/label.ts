@@ -11,6 +11,11 @@ import {
   type LabelChange,
 } from '../../engine/learn/labels.service';
 import { openDbFromOptions, printResult } from '../context';
+import { loadModelFromOptions } from '../model-option';
+import { currentModel } from '../../engine/learn/head.service';
+import { PhotoRepository } from '../../engine/db/photo.repository';
+import { CompanionRepository } from '../../engine/db/companion.repository';
+import { rebuildGroups, refreshEmbeddings } from '../../engine/scan/grouping.service';
 
 interface LabelOptions {
   db?: string;
@@ -21,6 +26,7 @@ interface LabelOptions {
   import?: string;
   export?: string;
   json?: boolean;
+  model?: string;
 }
 
 const ACTIONS =
@@ -38,11 +44,14 @@ export function register(program: Command): void {
     .option('--import <file>', 'add labels from a JSON file: [{"query","better","worse"},...]')
     .option('--export <file>', 'write every label and not-duplicate pair to a JSON file')
     .option('--json', 'print JSON')
+    .addOption(new Option('--model <dir>').hideHelp())
     .action((opts: LabelOptions) => {
       const action = chooseAction(opts);
       const { db } = openDbFromOptions(opts);
       try {
         const change = runAction(db, action, opts);
+        // A pair marked "not a duplicate" takes effect now, not at the next scan.
+        if (change.pairs > 0 && action !== 'export') regroup(db, opts.model);
         const repo = new LabelRepository(db);
         const total = { labels: repo.countLabels(), pairs: repo.listNotDuplicates().length };
         const result = {
@@ -94,6 +103,21 @@ function chooseAction(opts: LabelOptions): Action {
     });
   }
   return action;
+}
+
+/**
+ * Rebuilds the groups from cached embeddings so new not-duplicate pairs split at once. A cache
+ * made by another network (features of another version) is left for the next scan to refresh.
+ */
+function regroup(db: Db, modelDir: string | undefined): void {
+  const model = currentModel(db, loadModelFromOptions(modelDir));
+  const cached = db
+    .prepare('SELECT 1 FROM features WHERE network_version = ? LIMIT 1')
+    .get(model.card.networkVersion);
+  if (!cached) return;
+  const photos = new PhotoRepository(db);
+  refreshEmbeddings(photos, model);
+  rebuildGroups(photos, new CompanionRepository(db), model);
 }
 
 function runAction(db: Db, action: Action, opts: LabelOptions): LabelChange {
