@@ -9,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 STAGE1_STEPS="${STAGE1_STEPS:-1290}"
-STAGE2_PHOTOS="${STAGE2_PHOTOS:-600}"
+STAGE2_PHOTOS="${STAGE2_PHOTOS:-3000}"
 VIEWS="${VIEWS:-identity,mirror,rot90,rot180,rot270}"
-VERSION="${VERSION:-v2}"
+VERSION="${VERSION:-v3}"
 
 if [ ! -f data/tfjs/mobilenet_v2/weights.bin ]; then
   mkdir -p data
@@ -22,7 +22,7 @@ python=/usr/bin/python3
 $python -m doppel_train.train --out runs/main --gap 0.15 --epochs 12 \
   --max-steps "$STAGE1_STEPS" --resume
 $python -m doppel_train.head_fit --ckpt runs/main/best.pt --out runs/main \
-  --max-photos "$STAGE2_PHOTOS" --steps 300 --batch 128 --gaps 0.1,0.3
+  --max-photos "$STAGE2_PHOTOS" --steps 600 --batch 128 --gaps 0.1,0.3
 $python -m doppel_train.export --ckpt runs/main/stage2.pt --version "$VERSION" --views "$VIEWS" \
   --eval-photos 40 --max-distractors 120
 node bench_ort.js "../doppel-net-$VERSION.onnx" 160 16 2 8

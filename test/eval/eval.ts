@@ -57,7 +57,7 @@ const GOALS: Record<string, number> = {
 const USAGE = `usage: npm run eval -- [options]
   --calibrate          also print suggested nearDuplicate and similar thresholds for the card
   --similar-precision P  pair precision the suggested similar threshold keeps on the real groups
-                       (default 0.9; similar groups are shown for review, never acted on alone)
+                       (default 0.75; similar groups are shown for review, never acted on alone)
   --holdout FILE       held-out photo list (default models/train/holdout.txt, paths under
                        ../shared/datasets/train)
   --originals N        originals of the synthetic set (default 150)
@@ -134,7 +134,7 @@ function readOptions(root: string): Options | 'help' | null {
   const { values } = parseArgs({
     options: {
       calibrate: { type: 'boolean', default: false },
-      'similar-precision': { type: 'string', default: '0.9' },
+      'similar-precision': { type: 'string', default: '0.75' },
       holdout: { type: 'string', default: path.join(root, 'models/train/holdout.txt') },
       originals: { type: 'string', default: '150' },
       distractors: { type: 'string', default: '400' },
