@@ -34,11 +34,7 @@ import { createLogger } from '../engine/log/logger';
 import { describeBundles, type BundleInfo } from '../engine/scan/bundle.service';
 import { currentModel } from '../engine/learn/head.service';
 import { loadModel, defaultModelDir, type LoadedModel } from '../engine/ml/model-loader';
-import {
-  currentThresholds,
-  rebuildGroups,
-  refreshEmbeddings,
-} from '../engine/scan/grouping.service';
+import { currentThresholds, regroupFromCache } from '../engine/scan/grouping.service';
 import { createActionsService, type ActionsService } from './actions.adapter';
 import { createLearnService, type LearnService } from './learn.adapter';
 import { JobManager } from './jobs';
@@ -291,9 +287,9 @@ export class EngineHost {
       'app:groups:get': (req) => this.groupDetail(req.groupId),
       'app:groups:regroup': (req) => {
         const model = this.getModel();
+        // Saved only once the regroup went through, as `doppel groups --near/--similar` does.
+        regroupFromCache(this.repo, new CompanionRepository(this.db), model, req);
         this.repo.setSetting('thresholds', JSON.stringify(req));
-        refreshEmbeddings(this.repo, model);
-        rebuildGroups(this.repo, new CompanionRepository(this.db), model, req);
         this.options.emit('app:groups:changed', { reason: 'regroup' });
         return this.listGroups(undefined);
       },
@@ -547,9 +543,7 @@ export class EngineHost {
 
   /** Rebuilds the groups after files moved or the head changed, and tells the renderer. */
   private regroupAfter(reason: EventMap['app:groups:changed']['reason']): void {
-    const model = this.getModel();
-    refreshEmbeddings(this.repo, model);
-    rebuildGroups(this.repo, new CompanionRepository(this.db), model);
+    regroupFromCache(this.repo, new CompanionRepository(this.db), this.getModel());
     this.options.emit('app:groups:changed', { reason });
   }
 }

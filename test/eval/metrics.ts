@@ -59,60 +59,70 @@ export function pairCounts(
 }
 
 /**
+ * Every operating point of the pair test `distance <= threshold`, thresholds taken at observed
+ * finite distances (all pairs at one distance together), smallest first, each with at least one
+ * true positive.
+ */
+function operatingPoints(
+  positives: readonly number[],
+  negatives: readonly number[],
+): OperatingPoint[] {
+  const pairs = labelled(positives, negatives);
+  const points: OperatingPoint[] = [];
+  let truePositives = 0;
+  let found = 0;
+  for (let i = 0; i < pairs.length;) {
+    const d = pairs[i].d;
+    if (!Number.isFinite(d)) break;
+    for (; i < pairs.length && pairs[i].d === d; i++) {
+      found++;
+      if (pairs[i].positive) truePositives++;
+    }
+    if (truePositives === 0) continue;
+    points.push({
+      threshold: d,
+      nextDistance: i < pairs.length ? pairs[i].d : Infinity,
+      recall: truePositives / positives.length,
+      precision: truePositives / found,
+    });
+  }
+  return points;
+}
+
+const NO_POINT: OperatingPoint = {
+  threshold: null,
+  nextDistance: Infinity,
+  recall: 0,
+  precision: NaN,
+};
+
+/**
  * The threshold that finds the most positive pairs while pair precision stays >= `minPrecision`
- * (it is the largest such threshold, since recall only grows with it). Thresholds are taken at
- * observed distances, all pairs at one distance together.
+ * (it is the largest such threshold, since recall only grows with it).
  */
 export function bestAtPrecision(
   positives: readonly number[],
   negatives: readonly number[],
   minPrecision: number,
 ): OperatingPoint {
-  const pairs = labelled(positives, negatives);
-  let truePositives = 0;
-  let found = 0;
-  let best: OperatingPoint = { threshold: null, nextDistance: Infinity, recall: 0, precision: NaN };
-  for (let i = 0; i < pairs.length;) {
-    const d = pairs[i].d;
-    if (!Number.isFinite(d)) break;
-    for (; i < pairs.length && pairs[i].d === d; i++) {
-      found++;
-      if (pairs[i].positive) truePositives++;
-    }
-    const precision = truePositives / found;
-    if (precision >= minPrecision && truePositives > 0) {
-      const nextDistance = i < pairs.length ? pairs[i].d : Infinity;
-      best = { threshold: d, nextDistance, recall: truePositives / positives.length, precision };
-    }
-  }
-  return best;
+  return (
+    operatingPoints(positives, negatives)
+      .filter((p) => p.precision >= minPrecision)
+      .pop() ?? NO_POINT
+  );
 }
 
 /**
- * The threshold with the highest pair precision (ties: the larger recall), for sets where no
- * threshold reaches the precision wanted.
+ * The threshold with the highest pair precision (ties: the larger threshold, which finds more
+ * pairs), for sets where no threshold reaches the precision wanted.
  */
 export function bestPrecision(
   positives: readonly number[],
   negatives: readonly number[],
 ): OperatingPoint {
-  const pairs = labelled(positives, negatives);
-  let truePositives = 0;
-  let found = 0;
-  let best: OperatingPoint = { threshold: null, nextDistance: Infinity, recall: 0, precision: NaN };
-  for (let i = 0; i < pairs.length;) {
-    const d = pairs[i].d;
-    if (!Number.isFinite(d)) break;
-    for (; i < pairs.length && pairs[i].d === d; i++) {
-      found++;
-      if (pairs[i].positive) truePositives++;
-    }
-    const precision = truePositives / found;
-    // With >=, a tie in precision moves to the larger threshold, which finds more pairs.
-    if (truePositives > 0 && (Number.isNaN(best.precision) || precision >= best.precision)) {
-      const nextDistance = i < pairs.length ? pairs[i].d : Infinity;
-      best = { threshold: d, nextDistance, recall: truePositives / positives.length, precision };
-    }
+  let best = NO_POINT;
+  for (const p of operatingPoints(positives, negatives)) {
+    if (Number.isNaN(best.precision) || p.precision >= best.precision) best = p;
   }
   return best;
 }

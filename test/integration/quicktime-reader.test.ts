@@ -41,5 +41,8 @@ describe('QuickTime content identifier', () => {
     expect(readQuickTimeContentId(write('cut.mov', full.subarray(0, full.length - 30)))).toBeNull();
     expect(readQuickTimeContentId(write('text.mov', Buffer.from('not a movie at all')))).toBeNull();
     expect(readQuickTimeContentId(path.join(dir, 'missing.mov'))).toBeNull();
+    // A folder named like a movie opens but cannot be read: no identifier, no exception.
+    fs.mkdirSync(path.join(dir, 'folder.mov'));
+    expect(readQuickTimeContentId(path.join(dir, 'folder.mov'))).toBeNull();
   });
 });

@@ -13,7 +13,7 @@ import { PhotoRepository } from '../../engine/db/photo.repository';
 import {
   currentThresholds,
   RAW_PAIR_LABEL,
-  rebuildGroups,
+  regroupFromCache,
   refreshEmbeddings,
 } from '../../engine/scan/grouping.service';
 import { CompanionRepository } from '../../engine/db/companion.repository';
@@ -70,8 +70,7 @@ export function register(program: Command): void {
               similar: thresholds.similar,
             });
           }
-          refreshEmbeddings(repo, model);
-          rebuildGroups(repo, new CompanionRepository(db), model, thresholds);
+          regroupFromCache(repo, new CompanionRepository(db), model, thresholds);
           repo.setSetting('thresholds', JSON.stringify(thresholds));
         }
         const companions = new CompanionRepository(db);

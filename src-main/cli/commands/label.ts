@@ -15,7 +15,7 @@ import { loadModelFromOptions } from '../model-option';
 import { currentModel } from '../../engine/learn/head.service';
 import { PhotoRepository } from '../../engine/db/photo.repository';
 import { CompanionRepository } from '../../engine/db/companion.repository';
-import { rebuildGroups, refreshEmbeddings } from '../../engine/scan/grouping.service';
+import { regroupFromCache } from '../../engine/scan/grouping.service';
 
 interface LabelOptions {
   db?: string;
@@ -115,9 +115,7 @@ function regroup(db: Db, modelDir: string | undefined): void {
     .prepare('SELECT 1 FROM features WHERE network_version = ? LIMIT 1')
     .get(model.card.networkVersion);
   if (!cached) return;
-  const photos = new PhotoRepository(db);
-  refreshEmbeddings(photos, model);
-  rebuildGroups(photos, new CompanionRepository(db), model);
+  regroupFromCache(new PhotoRepository(db), new CompanionRepository(db), model);
 }
 
 function runAction(db: Db, action: Action, opts: LabelOptions): LabelChange {

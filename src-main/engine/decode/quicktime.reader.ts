@@ -33,6 +33,9 @@ export function readQuickTimeContentId(file: string | Buffer): string | null {
   try {
     const moov = readTopLevelMoov(fd);
     return moov ? contentIdFromMoov(moov) : null;
+  } catch {
+    // An unreadable or malformed movie is just a video without an identifier: the scan goes on.
+    return null;
   } finally {
     fs.closeSync(fd);
   }

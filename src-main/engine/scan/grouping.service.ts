@@ -49,6 +49,20 @@ export function refreshEmbeddings(repo: PhotoRepository, model: LoadedModel): nu
 }
 
 /**
+ * Groups again from the cache alone (no photo is read): embeddings the current head lacks are
+ * computed from cached features, then every group is rebuilt. Returns the groups stored.
+ */
+export function regroupFromCache(
+  repo: PhotoRepository,
+  companions: CompanionRepository,
+  model: LoadedModel,
+  thresholds?: GroupingThresholds,
+): StoredGroup[] {
+  refreshEmbeddings(repo, model);
+  return rebuildGroups(repo, companions, model, thresholds);
+}
+
+/**
  * The grouping thresholds in force: the user's saved ones (each missing value taken from the model
  * card), else the card's defaults. A saved pair that cannot be used (out of order, not a number,
  * unreadable JSON; written by an older Doppel, or left over from another model) never stops a scan
